@@ -1,0 +1,89 @@
+# cdp — build, test and tooling. `make help` lists the targets.
+SHELL := /bin/bash
+
+# The ABI for `make env` and single-ABI targets: lua5.4 (default) or luajit.
+LUA ?= lua5.4
+ABIS := 5.4 luajit
+
+TOP := $(abspath .)
+SRCS := $(sort $(wildcard src/*.c))
+HDRS := $(wildcard src/*.h)
+
+CC ?= cc
+WARN := -std=c99 -Wall -Wextra -Wshadow -Werror -Wno-error=deprecated-declarations
+OPT ?= -O2 -g
+CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# The module never links liblua: the host process (lua5.4, luajit, nginx) provides it.
+LIBS := $(shell pkg-config --libs libcurl libcrypto 2>/dev/null) -lpthread
+LUA_INC_5.4 := $(shell pkg-config --cflags lua5.4 2>/dev/null)
+LUA_INC_luajit := $(shell pkg-config --cflags luajit 2>/dev/null)
+SAN ?=
+
+# Debian packages the project needs (see DESIGN.md: luajit2, not luajit).
+DEPS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
+        libcurl4-openssl-dev libssl-dev lua-cjson lua-busted lua-argparse lua-check \
+        nginx libnginx-mod-http-lua iso-codes openssl curl luarocks \
+        libjpeg-turbo-progs valgrind clang libclang-rt-14-dev cppcheck
+
+.PHONY: all build help env deps test test-5.4 test-luajit lint clean demo
+
+all: build
+
+build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so)
+
+define abi_rules
+build/$(1)/obj/%.o: src/%.c $(HDRS) Makefile
+	@mkdir -p $$(@D)
+	$$(CC) $$(WARN) $$(OPT) $$(SAN) -fPIC $$(CPPFLAGS_ALL) $$(LUA_INC_$(1)) -c $$< -o $$@
+
+build/$(1)/cdp/core.so: $$(patsubst src/%.c,build/$(1)/obj/%.o,$$(SRCS))
+	@mkdir -p $$(@D)
+	$$(CC) $$(SAN) -shared -o $$@ $$^ $$(LIBS)
+endef
+$(foreach a,$(ABIS),$(eval $(call abi_rules,$(a))))
+
+abi_of = $(if $(findstring jit,$(1)),luajit,5.4)
+lua_bin = $(if $(findstring jit,$(1)),luajit,lua5.4)
+
+# `eval "$(make -s env)"`: lets `lua5.4 script.lua` (or, with LUA=luajit, luajit) find the SDK.
+env:
+	@echo 'export LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;"'
+	@echo 'export LUA_CPATH="$(TOP)/build/$(call abi_of,$(LUA))/?.so;;"'
+	@echo 'export PATH="$(TOP)/bin:$$PATH"'
+	@echo 'export CDP_LUA="$(call lua_bin,$(LUA))"'
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+
+BUSTED_RUN = env LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;$(TOP)/spec/?.lua;;" \
+	LUA_CPATH="$(TOP)/build/$(1)/?.so;;" CDP_LUA=$(2) PATH="$(TOP)/bin:$$PATH" \
+	$(2) /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) spec
+
+test: test-5.4 test-luajit
+
+test-5.4: build
+	$(call BUSTED_RUN,5.4,lua5.4)
+
+test-luajit: build
+	$(call BUSTED_RUN,luajit,luajit)
+
+lint:
+	luacheck -q --no-color lua bin/cdp-onboard spec bench examples
+
+demo: build
+	@./examples/demo.sh
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make            build cdp/core.so for Lua 5.4 and LuaJIT (build/5.4, build/luajit)"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make test       run every spec under both ABIs"
+	@echo "make lint       luacheck"
+	@echo "make demo       start the sandbox and onboard the example records"
+	@echo "make -s env [LUA=luajit]   export lines to use the SDK from this checkout"

@@ -1,0 +1,52 @@
+/* cdp.core: the Lua bindings of the C core. Each concern lives in its own
+ * file (digest.c, ...); this file only checks arguments and converts results. */
+#include <errno.h>
+#include <string.h>
+
+#include "compat.h"
+#include "digest.h"
+
+#define CDP_CORE_VERSION "0.1.0"
+
+/* core.sha256(data) -> hex */
+static int l_sha256(lua_State *L)
+{
+    size_t len;
+    const char *data = luaL_checklstring(L, 1, &len);
+    char hex[CDP_SHA256_HEX_LEN + 1];
+    if (cdp_sha256_hex(data, len, hex) != 0)
+        return luaL_error(L, "sha256 failed");
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* core.sha256_file(path) -> hex, size | nil, message */
+static int l_sha256_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char hex[CDP_SHA256_HEX_LEN + 1];
+    long long size = 0;
+    if (cdp_sha256_file_hex(path, hex, &size) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, hex);
+    lua_pushnumber(L, (lua_Number)size);
+    return 2;
+}
+
+static const luaL_Reg core_functions[] = {
+    {"sha256", l_sha256},
+    {"sha256_file", l_sha256_file},
+    {NULL, NULL},
+};
+
+int luaopen_cdp_core(lua_State *L);
+int luaopen_cdp_core(lua_State *L)
+{
+    luaL_newlib(L, core_functions);
+    lua_pushliteral(L, CDP_CORE_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}
