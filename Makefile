@@ -61,7 +61,7 @@ deps:
 
 BUSTED_RUN = env LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;$(TOP)/spec/?.lua;;" \
 	LUA_CPATH="$(TOP)/build/$(1)/?.so;;" CDP_LUA=$(2) PATH="$(TOP)/bin:$$PATH" \
-	$(2) /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) spec
+	$(2) /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) $(or $(SPEC),spec)
 
 test: test-5.4 test-luajit
 
