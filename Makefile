@@ -87,3 +87,8 @@ help:
 	@echo "make lint       luacheck"
 	@echo "make demo       start the sandbox and onboard the example records"
 	@echo "make -s env [LUA=luajit]   export lines to use the SDK from this checkout"
+
+# Rewrite the rockspec's module lists from the tree (rockspecs cannot glob).
+rockspec:
+	lua5.4 rockspec/sync.lua
+.PHONY: rockspec

@@ -1,0 +1,45 @@
+-- Install from a checkout, offline: luarocks make rockspec/cdp-scm-1.rockspec --deps-mode=none
+-- (add --lua-version 5.1 for LuaJIT/OpenResty). Debian packages it needs: see `make deps`.
+rockspec_format = "3.0"
+package = "cdp"
+version = "scm-1"
+source = { url = "git+file:///dev/null" } -- built from a checkout with `luarocks make`
+description = {
+  summary = "Lua SDK for the CDP Partner Onboarding Service, with a C core",
+  detailed = [[
+Enrol customers on the Customer Data Platform: a libcurl client with a
+process-wide token cache and streamed documents, customers as validated Lua
+tables, mapping helpers, an OpenResty entry point, a CLI and a local sandbox.]],
+  license = "Proprietary",
+}
+dependencies = { "lua >= 5.1" } -- lua-cjson and lua-argparse come from Debian (make deps)
+build = {
+  type = "builtin",
+  modules = {
+    -- C core: every src/*.c (`make rockspec` rewrites this list; spec/rockspec_spec.lua checks it)
+    ["cdp.core"] = {
+      sources = {
+        -- sources:begin
+        "src/core.c",
+        "src/digest.c",
+        -- sources:end
+      },
+      defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
+      -- libcurl4-openssl-dev and libssl-dev put their headers on Debian's multiarch
+      -- include path, which luarocks' external_dependencies lookup does not search.
+      libraries = { "curl", "crypto", "pthread" },
+    },
+    -- Lua modules: every lua/**/*.lua (`make rockspec` rewrites this list)
+    -- modules:begin
+    ["cdp.cli"] = "lua/cdp/cli/init.lua",
+    ["cdp.document"] = "lua/cdp/document.lua",
+    ["cdp.errors"] = "lua/cdp/errors.lua",
+    ["cdp"] = "lua/cdp/init.lua",
+    -- modules:end
+  },
+  copy_directories = {},
+  install = {
+    lua = {},
+    bin = { ["cdp-onboard"] = "bin/cdp-onboard" },
+  },
+}
