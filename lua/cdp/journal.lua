@@ -1,0 +1,115 @@
+--- cdp.journal: the batch journal that loses nothing.
+-- An append-only JSON Lines file. Before a record is sent, a `start` line is
+-- written and synced; when its outcome is definitive, an `end` line. A rerun
+-- reads the journal back:
+--   * a record with an `end` line is done (created, updated, or refused for good);
+--   * a record with a `start` line and no `end` (the process died while it was
+--     in flight) or with an `end` of outcome "unknown" must be looked up
+--     before anything is re-sent — it may have been created.
+-- A torn last line (the process killed mid-write) is ignored: its record then
+-- has a `start` without an `end`, which is the safe reading.
+local cjson = require "cjson.safe"
+
+local journal = {}
+
+local Journal = {}
+Journal.__index = Journal
+
+--- Outcome states of a record, as `journal:state(key)` returns them.
+journal.DONE, journal.UNKNOWN, journal.NEW = "done", "unknown", "new"
+
+local function sync_file(file)
+  file:flush()
+  local ok, core = pcall(require, "cdp.core")
+  if ok and core.fsync then
+    local synced, err = core.fsync(file)
+    if not synced then return nil, err end
+  end
+  return true
+end
+
+--- Open (or create) the journal at `path`. Returns a journal, or nil and a message.
+function journal.open(path)
+  if type(path) ~= "string" then error("journal.open: path must be a string", 2) end
+  local self = setmetatable({ path = path, last = {}, torn = 0 }, Journal)
+  local existing = io.open(path, "rb")
+  if existing then
+    local line_no = 0
+    for line in existing:lines() do
+      line_no = line_no + 1
+      local entry = cjson.decode(line)
+      if type(entry) == "table" and type(entry.key) == "string" then
+        self.last[entry.key] = entry
+      elseif line:find("%S") then
+        self.torn = self.torn + 1
+      end
+    end
+    -- A torn line left by a crash has no newline: start ours on a fresh line.
+    local size = existing:seek("end")
+    if size > 0 then
+      existing:seek("set", size - 1)
+      self.needs_newline = existing:read(1) ~= "\n"
+    end
+    existing:close()
+  end
+  local file, err = io.open(path, "ab")
+  if not file then return nil, err end
+  self.file = file
+  return self
+end
+
+function Journal:write(entry)
+  local line, err = cjson.encode(entry)
+  if not line then return nil, err end
+  local ok, werr = self.file:write(self.needs_newline and "\n" or "", line, "\n")
+  self.needs_newline = false
+  if not ok then return nil, werr end
+  local synced, serr = sync_file(self.file)
+  if not synced then return nil, serr end
+  self.last[entry.key] = entry
+  return true
+end
+
+--- The state of record `key`: "new", "done" or "unknown".
+function Journal:state(key)
+  local entry = self.last[key]
+  if not entry then return journal.NEW end
+  if entry.event == "end" and entry.outcome ~= "unknown" then return journal.DONE end
+  return journal.UNKNOWN
+end
+
+--- The last entry written for `key`, or nil.
+function Journal:entry(key)
+  return self.last[key]
+end
+
+--- Record that `key` is about to be sent. `info` may carry the record's
+-- number and first ID (id_type, id_number) for the lookup of a rerun.
+function Journal:start(key, info)
+  local entry = { event = "start", key = key, time = os.time() }
+  for k, v in pairs(info or {}) do entry[k] = v end
+  return self:write(entry)
+end
+
+--- Record the outcome of `key`: `result` has `outcome` ("created", "updated",
+-- "reconciled", "failed" or "unknown") and whatever the report shows.
+function Journal:finish(key, result)
+  local entry = { event = "end", key = key, time = os.time() }
+  for k, v in pairs(result) do entry[k] = v end
+  assert(entry.outcome, "journal:finish: outcome required")
+  return self:write(entry)
+end
+
+--- Every key with its last entry, in no particular order.
+function Journal:entries()
+  return pairs(self.last)
+end
+
+function Journal:close()
+  if self.file then
+    self.file:close()
+    self.file = nil
+  end
+end
+
+return journal
