@@ -12,6 +12,10 @@ report.FIELDS = {
 
 local function csv_field(v)
   if v == nil then return "" end
+  -- lua-cjson decodes every JSON number as a float under Lua 5.4: 45051, not 45051.0
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+    v = ("%d"):format(v)
+  end
   v = tostring(v)
   if v:find('[,"\r\n]') then return '"' .. v:gsub('"', '""') .. '"' end
   return v
