@@ -10,7 +10,7 @@ SRCS := $(sort $(wildcard src/*.c))
 HDRS := $(wildcard src/*.h)
 
 CC ?= cc
-WARN := -std=c99 -Wall -Wextra -Wshadow -Werror -Wno-error=deprecated-declarations
+WARN := -std=c99 -Wall -Wextra -Wshadow -Werror
 OPT ?= -O2 -g
 CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 # The module never links liblua: the host process (lua5.4, luajit, nginx) provides it.

@@ -22,6 +22,7 @@ build = {
         -- sources:begin
         "src/core.c",
         "src/digest.c",
+        "src/sys.c",
         -- sources:end
       },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
@@ -32,9 +33,13 @@ build = {
     -- Lua modules: every lua/**/*.lua (`make rockspec` rewrites this list)
     -- modules:begin
     ["cdp.cli"] = "lua/cdp/cli/init.lua",
+    ["cdp.config"] = "lua/cdp/config.lua",
     ["cdp.document"] = "lua/cdp/document.lua",
     ["cdp.errors"] = "lua/cdp/errors.lua",
     ["cdp"] = "lua/cdp/init.lua",
+    ["cdp.journal"] = "lua/cdp/journal.lua",
+    ["cdp.records"] = "lua/cdp/records.lua",
+    ["cdp.report"] = "lua/cdp/report.lua",
     -- modules:end
   },
   copy_directories = {},

@@ -1,0 +1,93 @@
+#include "sys.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lualib.h> /* LUA_FILEHANDLE */
+
+static volatile sig_atomic_t interrupted_flag;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted_flag = 1;
+}
+
+int cdp_sys_interrupted(void)
+{
+    return interrupted_flag != 0;
+}
+
+/* Lua 5.4's luaL_Stream (closed: closef is NULL) and LuaJIT's file userdata
+ * (closed: the FILE* is NULL) both start with the FILE*. */
+static FILE *check_file(lua_State *L, int idx)
+{
+#if LUA_VERSION_NUM >= 502
+    luaL_Stream *stream = (luaL_Stream *)luaL_checkudata(L, idx, LUA_FILEHANDLE);
+    if (stream->closef == NULL || stream->f == NULL)
+        luaL_argerror(L, idx, "file is closed");
+    return stream->f;
+#else
+    FILE **fp = (FILE **)luaL_checkudata(L, idx, LUA_FILEHANDLE);
+    if (*fp == NULL)
+        luaL_argerror(L, idx, "file is closed");
+    return *fp;
+#endif
+}
+
+/* core.fsync(file) -> true | nil, message: flush Lua's buffer and the OS's. */
+static int l_fsync(lua_State *L)
+{
+    FILE *f = check_file(L, 1);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.isatty(file) -> boolean */
+static int l_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty(fileno(check_file(L, 1))));
+    return 1;
+}
+
+/* core.trap_interrupt(): from now on Ctrl-C sets a flag instead of killing
+ * the process, so a batch can settle the records in flight. */
+static int l_trap_interrupt(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) != 0)
+        return luaL_error(L, "sigaction: %s", strerror(errno));
+    return 0;
+}
+
+/* core.interrupted() -> boolean */
+static int l_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, cdp_sys_interrupted());
+    return 1;
+}
+
+static const luaL_Reg sys_functions[] = {
+    {"fsync", l_fsync},
+    {"isatty", l_isatty},
+    {"trap_interrupt", l_trap_interrupt},
+    {"interrupted", l_interrupted},
+    {NULL, NULL},
+};
+
+void cdp_sys_register(lua_State *L)
+{
+    luaL_setfuncs(L, sys_functions, 0);
+}

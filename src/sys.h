@@ -1,0 +1,14 @@
+/* Process-level helpers for the CLI: durable writes, terminals, Ctrl-C. */
+#ifndef CDP_SYS_H
+#define CDP_SYS_H
+
+#include "compat.h"
+
+/* Adds fsync, isatty, trap_interrupt and interrupted to the table on top. */
+void cdp_sys_register(lua_State *L);
+
+/* Nonzero once SIGINT arrived after trap_interrupt: long loops in C stop
+ * starting new work when they see it. */
+int cdp_sys_interrupted(void);
+
+#endif
