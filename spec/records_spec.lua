@@ -1,7 +1,9 @@
 local records = require "cdp.records"
 
 local function write(name, content)
-  local path = os.tmpname() .. name
+  local base = os.tmpname()
+  os.remove(base)
+  local path = base .. name
   local f = assert(io.open(path, "wb"))
   f:write(content)
   f:close()
