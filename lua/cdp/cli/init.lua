@@ -6,10 +6,10 @@ local argparse = require "argparse"
 local cli = {}
 
 --- Exit codes (also in README).
-cli.EXIT = { ok = 0, failed = 1, usage = 2, stopped = 3, interrupted = 130 }
+cli.EXIT = require("cdp.cli.common").EXIT
 
 -- Command modules, in the order --help lists them.
-cli.commands = { "sandbox" }
+cli.commands = { "lookup", "get", "sandbox" }
 
 function cli.parser()
   local parser = argparse("cdp-onboard", "Onboard customers on the CDP, and run a local sandbox of it.")
