@@ -23,7 +23,8 @@ SAN ?=
 DEPS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev \
         libcurl4-openssl-dev libssl-dev lua-cjson lua-busted lua-argparse lua-check \
         nginx libnginx-mod-http-lua iso-codes openssl curl luarocks \
-        lua-filesystem libjpeg-turbo-progs valgrind clang libclang-rt-14-dev cppcheck
+        lua-filesystem libjpeg-turbo-progs valgrind clang libclang-rt-14-dev cppcheck \
+        lua-socket
 
 .PHONY: all build help env deps test test-5.4 test-luajit lint clean demo
 
