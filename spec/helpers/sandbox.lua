@@ -68,7 +68,7 @@ local function random_port()
     math.randomseed(os.time() + (fs.self_pid() or 0))
     seeded = true
   end
-  return math.random(20000, 59999)
+  return math.random(20000, 32000)  -- below Linux's ephemeral ports, which client sockets use
 end
 
 --- Start a sandbox in a fresh temp dir on a free port; raises on failure.

@@ -1,0 +1,159 @@
+-- `cdp-onboard sandbox start|status|env|stop`, its directory, and the ways a
+-- sandbox stops by itself.
+local fs = require "cdp.sandbox.fs"
+local control = require "cdp.sandbox"
+local http = require "helpers.http"
+
+local LUA = os.getenv("CDP_LUA") or "lua5.4"
+
+local function cli(args)
+  local p = assert(io.popen("bin/cdp-onboard " .. args .. " 2>&1; echo \"rc=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local rc = tonumber(out:match("rc=(%d+)%s*$"))
+  return rc, (out:gsub("rc=%d+%s*$", ""))
+end
+
+local function mode_of(path)
+  return fs.capture("stat -c %a " .. fs.quote(path))
+end
+
+-- Below Linux's ephemeral range (32768-60999), so no client socket holds it.
+math.randomseed(os.time() + fs.self_pid())
+local function free_port()
+  return math.random(20000, 32000)
+end
+
+-- Poll until `check()` is true (a deadline, not a timing assert).
+local function eventually(check)
+  for _ = 1, 100 do
+    if check() then return true end
+    fs.sleep(0.1)
+  end
+  return check()
+end
+
+describe("cdp-onboard sandbox", function()
+  local dir
+
+  before_each(function()
+    dir = fs.capture("mktemp -d /tmp/cdp-sandbox-cli.XXXXXX")
+  end)
+
+  after_each(function()
+    control.stop(dir)
+    fs.run("rm -rf " .. fs.quote(dir))
+  end)
+
+  it("starts over HTTPS, tells its status, prints env lines, and stops", function()
+    local port = free_port()
+    local rc, out = cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
+      :format(dir, port, fs.self_pid()))
+    assert.equal(0, rc, out)
+    assert.truthy(out:find("https://127.0.0.1:" .. port, 1, true))
+
+    rc, out = cli("sandbox status --dir " .. dir)
+    assert.equal(0, rc)
+    assert.truthy(out:find("running at https://127.0.0.1:" .. port, 1, true))
+
+    rc, out = cli("sandbox env --dir " .. dir)
+    assert.equal(0, rc)
+    local env = {}
+    for k, v in out:gmatch("export (CDP_[%u_]+)='([^']*)'") do env[k] = v end
+    assert.equal("https://127.0.0.1:" .. port, env.CDP_BASE_URL)
+    assert.equal(dir .. "/ca.pem", env.CDP_CA_FILE)
+    for _, k in ipairs({ "CDP_CLIENT_ID", "CDP_CLIENT_SECRET", "CDP_USERNAME", "CDP_PASSWORD", "CDP_SCOPE" }) do
+      assert.truthy(env[k] and env[k] ~= "", k)
+    end
+
+    -- the printed settings work: a password grant with them over HTTPS
+    local res = http.request{ method = "POST", url = env.CDP_BASE_URL .. "/auth/realms/cdp/protocol/openid-connect/token",
+      cacert = env.CDP_CA_FILE, form = { grant_type = "password", client_id = env.CDP_CLIENT_ID,
+      client_secret = env.CDP_CLIENT_SECRET, username = env.CDP_USERNAME, password = env.CDP_PASSWORD,
+      scope = env.CDP_SCOPE } }
+    assert.equal(200, res.status)
+
+    -- secrets and keys are private; everything lives in DIR
+    assert.equal("700", mode_of(dir))
+    assert.equal("600", mode_of(dir .. "/credentials.json"))
+    assert.equal("600", mode_of(dir .. "/settings.json"))
+    assert.equal("600", mode_of(dir .. "/server.key"))
+    assert.truthy(fs.exists(dir .. "/nginx.conf"))
+    assert.truthy(fs.exists(dir .. "/nginx.pid"))
+
+    -- a second start in the same directory is refused
+    rc, out = cli(("sandbox start --dir %s --port %d"):format(dir, port + 1))
+    assert.equal(1, rc)
+    assert.truthy(out:find("already running", 1, true))
+
+    rc = cli("sandbox stop --dir " .. dir)
+    assert.equal(0, rc)
+    rc, out = cli("sandbox status --dir " .. dir)
+    assert.equal(1, rc)
+    assert.truthy(out:find("not running", 1, true))
+    assert.equal(1, (cli("sandbox stop --dir " .. dir)))
+  end)
+
+  it("keeps its credentials and CA across restarts, and serves plain HTTP with --http", function()
+    local port = free_port() + 1
+    assert.equal(0, (cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
+      :format(dir, port, fs.self_pid()))))
+    local creds = fs.read(dir .. "/credentials.json")
+    local ca = fs.read(dir .. "/ca.pem")
+    assert.equal(0, (cli("sandbox stop --dir " .. dir)))
+    local rc, out = cli(("sandbox start --dir %s --port %d --http --workers 1 --watch-pid %d")
+      :format(dir, port, fs.self_pid()))
+    assert.equal(0, rc, out)
+    assert.equal(creds, fs.read(dir .. "/credentials.json"))
+    assert.equal(ca, fs.read(dir .. "/ca.pem"))
+    local _, env = cli("sandbox env --dir " .. dir)
+    assert.truthy(env:find("export CDP_BASE_URL='http://127.0.0.1:" .. port .. "'", 1, true))
+    assert.truthy(env:find("unset CDP_CA_FILE", 1, true))
+    local res = http.request{ url = "http://127.0.0.1:" .. port .. "/__sandbox/health" }
+    assert.equal(200, res.status)
+  end)
+
+  it("fails with nginx's reason when the port is taken", function()
+    local port = free_port() + 2
+    assert.equal(0, (cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
+      :format(dir, port, fs.self_pid()))))
+    local other = fs.capture("mktemp -d /tmp/cdp-sandbox-cli.XXXXXX")
+    finally(function() control.stop(other) fs.run("rm -rf " .. fs.quote(other)) end)
+    local rc, out = cli(("sandbox start --dir %s --port %d --http"):format(other, port))
+    assert.equal(1, rc)
+    assert.truthy(out:find("Address already in use", 1, true))
+    assert.is_false(control.status(other).running)
+  end)
+
+  it("stops by itself when the watched process is gone", function()
+    local port = free_port() + 3
+    -- a short-lived process starts a sandbox watching itself, then exits
+    local script = ("local s = require 'cdp.sandbox'; local fs = require 'cdp.sandbox.fs'; "
+      .. "assert(s.start{ dir = %q, port = %d, http = true, workers = 1, watch_pid = fs.self_pid() })")
+      :format(dir, port)
+    assert.is_true(fs.run(LUA .. " -e " .. fs.quote(script)))
+    local pid = tonumber(fs.read(dir .. "/nginx.pid"):match("%d+"))
+    assert.truthy(pid)
+    assert.is_true(eventually(function() return not fs.alive(pid) end))
+    assert.is_false(control.status(dir).running)
+  end)
+
+  it("stops by itself after its lifetime", function()
+    local port = free_port() + 4
+    assert.equal(0, (cli(("sandbox start --dir %s --port %d --http --workers 1 --lifetime 1")
+      :format(dir, port))))
+    local pid = tonumber(fs.read(dir .. "/nginx.pid"):match("%d+"))
+    assert.is_true(eventually(function() return not fs.alive(pid) end))
+  end)
+
+  it("finds its Lua modules from where cdp.sandbox was loaded", function()
+    local root = control.lua_root()
+    assert.truthy(fs.exists(root .. "/cdp/sandbox/app/init.lua"))
+    assert.equal("/", root:sub(1, 1))
+  end)
+
+  it("defaults to a directory outside the checkout", function()
+    local default = control.default_dir()
+    assert.is_nil(default:find(fs.capture("pwd"), 1, true))
+  end)
+end)
