@@ -67,10 +67,10 @@ describe("cdp-onboard sandbox", function()
     end
 
     -- the printed settings work: a password grant with them over HTTPS
-    local res = http.request{ method = "POST", url = env.CDP_BASE_URL .. "/auth/realms/cdp/protocol/openid-connect/token",
-      cacert = env.CDP_CA_FILE, form = { grant_type = "password", client_id = env.CDP_CLIENT_ID,
-      client_secret = env.CDP_CLIENT_SECRET, username = env.CDP_USERNAME, password = env.CDP_PASSWORD,
-      scope = env.CDP_SCOPE } }
+    local res = http.request{ method = "POST", cacert = env.CDP_CA_FILE,
+      url = env.CDP_BASE_URL .. "/auth/realms/cdp/protocol/openid-connect/token",
+      form = { grant_type = "password", client_id = env.CDP_CLIENT_ID, client_secret = env.CDP_CLIENT_SECRET,
+               username = env.CDP_USERNAME, password = env.CDP_PASSWORD, scope = env.CDP_SCOPE } }
     assert.equal(200, res.status)
 
     -- secrets and keys are private; everything lives in DIR
