@@ -153,3 +153,42 @@ describe("sandbox AML alert callback to a partner that is down", function()
     assert.is_nil(counts.callbacks.log[1].status)
   end)
 end)
+
+describe("sandbox AML alert callback over HTTPS", function()
+  -- A second sandbox is the HTTPS peer: any answer from it (here a JSON 404)
+  -- shows that the TLS handshake and certificate check passed.
+  local peer
+
+  setup(function()
+    peer = sandbox.start{}
+  end)
+
+  teardown(function()
+    if peer then peer:stop() end
+  end)
+
+  local function attempt_with(ca, host)
+    local url = peer.base_url:gsub("127%.0%.0%.1", host or "localhost") .. "/partner/cb"
+    local sb = sandbox.start{ http = true, callback_url = url, callback_token = "t",
+                              callback_attempts = 1, callback_ca = ca }
+    local ecrn = under_investigation(sb, 4)
+    sb:close_alert(ecrn, "accept")
+    local counts = wait_for(sb, function(c) return c.callbacks.attempts == 1 end)
+    sb:stop()
+    return counts.callbacks.log[1]
+  end
+
+  it("verifies the partner's certificate and name against the CA it was given", function()
+    local entry = attempt_with(peer.ca_file)
+    assert.equal(404, entry.status)
+    assert.is_nil(entry.error)
+    entry = attempt_with(peer.ca_file, "127.0.0.1")
+    assert.equal(404, entry.status)
+  end)
+
+  it("refuses a partner whose certificate it cannot verify", function()
+    local entry = attempt_with(nil)     -- the system's CAs do not know the peer's CA
+    assert.is_nil(entry.status)
+    assert.truthy(entry.error:find("tls", 1, true))
+  end)
+end)

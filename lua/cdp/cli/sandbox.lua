@@ -28,6 +28,7 @@ function cmd_sandbox.setup(parser)
   start:option("--callback-url", "Partner URL for AML alert closure callbacks (http or https)."):argname("URL")
   start:option("--callback-token", "Bearer token sent with callbacks (or $CDP_SANDBOX_CALLBACK_TOKEN).")
     :argname("T")
+  start:option("--callback-ca", "CA file to verify an https callback URL (default: the system's CAs)."):argname("FILE")
   start:option("--callback-attempts", "Deliveries tried per callback.", "5"):convert(number("--callback-attempts"))
   start:option("--workers", "nginx worker processes.", "2"):convert(number("--workers"))
   start:option("--max-body-mb", "Largest request body, MiB.", "128"):convert(number("--max-body-mb"))
@@ -49,7 +50,8 @@ function run.start(args, control)
     token_ttl = args.token_ttl, refresh_ttl = args.refresh_ttl,
     callback_url = args.callback_url,
     callback_token = args.callback_token or os.getenv("CDP_SANDBOX_CALLBACK_TOKEN"),
-    callback_attempts = args.callback_attempts, workers = math.max(1, math.floor(args.workers)),
+    callback_ca = args.callback_ca, callback_attempts = args.callback_attempts,
+    workers = math.max(1, math.floor(args.workers)),
     max_body_mb = args.max_body_mb, watch_pid = args.watch_pid, idle = args.idle, lifetime = args.lifetime,
   }
   if not info then

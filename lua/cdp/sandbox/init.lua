@@ -144,6 +144,9 @@ function sandbox.start(opts)
   for k, v in pairs(opts) do settings[k] = v end
   settings.dir = dir
   settings.http = opts.http and true or false
+  if settings.callback_ca and settings.callback_ca:sub(1, 1) ~= "/" then
+    settings.callback_ca = fs.capture("pwd") .. "/" .. settings.callback_ca  -- nginx runs with -p DIR
+  end
   if pid_of(dir) then return nil, "a sandbox is already running in " .. dir, "running" end
   if not fs.mkdir_private(dir) or not fs.run("mkdir -p " .. fs.quote(dir .. "/tmp")) then
     return nil, "cannot create " .. dir

@@ -25,7 +25,10 @@ local function post(url, token, body)
   local ok, err = sock:connect(connect_host, u.port)
   if not ok then return nil, "connect: " .. tostring(err) end
   if u.scheme == "https" then
-    ok, err = sock:sslhandshake(nil, u.host, settings.callback_verify ~= false)
+    -- nginx checks names with X509_check_host, which knows no IP addresses:
+    -- for an IP literal only the chain is verified.
+    local name = not u.host:match("^[%d%.]+$") and u.host or nil
+    ok, err = sock:sslhandshake(nil, name, settings.callback_verify ~= false)
     if not ok then sock:close() return nil, "tls: " .. tostring(err) end
   end
   local request = table.concat({
