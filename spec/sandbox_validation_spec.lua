@@ -162,6 +162,11 @@ describe("sandbox validation", function()
     assert.equal("/api/v9/nothing", res.json.path)
     res = sb:request{ method = "GET", path = "/", token = token }
     assert.equal(404, res.json.status)
+    -- a request nginx itself refuses (HTTP/1.1 without Host) is JSON too
+    res = sb:request{ method = "POST", path = ONBOARD, token = token, json = {}, headers = { Host = "" } }
+    assert.equal(400, res.status)
+    assert.equal("application/json", res.headers["content-type"])
+    assert.equal("Bad Request", res.json.error)
   end)
 
   it("refuses a 50 MiB body over its 40 MiB cap with a JSON 413, plain and chunked", function()
