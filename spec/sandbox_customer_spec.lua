@@ -23,7 +23,7 @@ describe("sandbox customers", function()
     local req = { method = "POST", path = ONBOARD, token = token }
     if type(payload) == "string" then
       req.body, req.headers = payload, { ["Content-Type"] = "application/json" }
-    else
+    elseif payload then
       req.json = payload
     end
     for k, v in pairs(extra or {}) do req[k] = v end
@@ -256,6 +256,31 @@ describe("sandbox customers", function()
     local ecrn = onboard(payload).json.data.ecrn
     for _ = 1, 6 do
       assert.equal(ecrn, lookup("4", "784199955556666").json.data.ecrn)
+    end
+  end)
+
+  it("takes three 20 MiB documents (an ~80 MiB body) under its default cap, bytes intact", function()
+    local img, body_path = os.tmpname(), os.tmpname()
+    finally(function() os.remove(img) os.remove(body_path) end)
+    assert.is_true(os.execute("head -c 20971520 /dev/urandom > " .. img) ~= false)
+    local b64 = sandbox.base64_file(img)
+    local p = sandbox.example_payload("784199512345678")
+    p.id_details[2], p.additional_docs = nil, nil
+    p.id_details[1].id_front.base64_data = "@DOC@"
+    p.id_details[1].id_back.base64_data = "@DOC@"
+    p.customer_classification.profile_photo.base64_data = "@DOC@"
+    local f = assert(io.open(body_path, "wb"))
+    f:write((cjson.encode(p):gsub("@DOC@", function() return b64 end)))
+    f:close()
+    b64 = nil
+    local res = onboard(nil, { body_file = body_path, json = nil, headers = { ["Content-Type"] = "application/json" } })
+    assert.equal(200, res.status)
+    local c = sb:customer(res.json.data.ecrn)
+    local sha = sandbox.sha256_file(img)
+    for _, slot in ipairs({ "id_details[0].id_front", "id_details[0].id_back",
+                            "customer_classification.profile_photo" }) do
+      assert.equal(20971520, c.documents[slot].size)
+      assert.equal(sha, c.documents[slot].sha256)
     end
   end)
 
