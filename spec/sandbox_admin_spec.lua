@@ -101,6 +101,24 @@ describe("sandbox admin API", function()
     assert.truthy(t.error:find("access", 1, true))
   end)
 
+  it("refuses admin calls from a peer that is not loopback", function()
+    -- Reach 127.0.0.1 from this machine's own non-loopback address, if it has one.
+    local addr = fs.capture("hostname -I 2>/dev/null"):match("(%d+%.%d+%.%d+%.%d+)")
+    if not addr or addr:match("^127%.") then
+      pending("no non-loopback IPv4 address on this machine")
+      return
+    end
+    local function via(path)
+      local out = fs.capture(("curl -s --cacert %s --interface %s -w ' %%{http_code}' %s"):format(
+        fs.quote(sb.ca_file), addr, fs.quote(sb.base_url .. path)))
+      return tonumber(out:match("(%d+)$")), out
+    end
+    local status, out = via("/__sandbox/counters")
+    assert.equal(403, status, out)
+    assert.truthy(out:find("loopback", 1, true))
+    assert.equal(401, (via("/caas/api/v2/customer/7841000000000001")))   -- the API itself is reachable
+  end)
+
   it("tells its settings, without secrets", function()
     local t = sb:admin("GET", "settings")
     assert.equal(sb.port, t.port)

@@ -146,6 +146,15 @@ describe("cdp-onboard sandbox", function()
     assert.is_true(eventually(function() return not fs.alive(pid) end))
   end)
 
+  it("stops by itself after an idle time", function()
+    local port = free_port() + 5
+    assert.equal(0, (cli(("sandbox start --dir %s --port %d --http --workers 1 --idle 2")
+      :format(dir, port))))
+    local pid = tonumber(fs.read(dir .. "/nginx.pid"):match("%d+"))
+    assert.is_true(eventually(function() return not fs.alive(pid) end))
+    assert.truthy(fs.read(dir .. "/error.log"):find("idle for 2s", 1, true))
+  end)
+
   it("finds its Lua modules from where cdp.sandbox was loaded", function()
     local root = control.lua_root()
     assert.truthy(fs.exists(root .. "/cdp/sandbox/app/init.lua"))
