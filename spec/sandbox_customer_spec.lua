@@ -262,7 +262,7 @@ describe("sandbox customers", function()
   it("takes three 20 MiB documents (an ~80 MiB body) under its default cap, bytes intact", function()
     local img, body_path = os.tmpname(), os.tmpname()
     finally(function() os.remove(img) os.remove(body_path) end)
-    assert.is_true(os.execute("head -c 20971520 /dev/urandom > " .. img) ~= false)
+    assert.is_true(require("cdp.sandbox.fs").run("head -c 20971520 /dev/urandom > " .. img))
     local b64 = sandbox.base64_file(img)
     local p = sandbox.example_payload("784199512345678")
     p.id_details[2], p.additional_docs = nil, nil
