@@ -9,6 +9,7 @@ local store = require "cdp.sandbox.app.store"
 local customers = require "cdp.sandbox.app.customers"
 local callback = require "cdp.sandbox.app.callback"
 local settings = require "cdp.sandbox.app.settings"
+local watchdog = require "cdp.sandbox.app.watchdog"
 
 local admin = {}
 
@@ -86,6 +87,7 @@ handlers["POST tokens/revoke"] = token_change("revoked")
 
 function admin.handle()
   if not LOOPBACK[ngx.var.remote_addr] then return fail(403, "the admin API is for loopback peers only") end
+  watchdog.touch()
   local rest = ngx.var.uri:match("^/__sandbox/(.-)/*$") or ""
   local method = ngx.req.get_method()
   local handler = handlers[method .. " " .. rest]

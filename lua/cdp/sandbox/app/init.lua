@@ -80,6 +80,7 @@ function app.handle()
   counters.incr("calls", key)
   local ctx = { path = path, route = key, ecrn = ecrn }
   ctx.body = route.method == "POST" and read_body() or ""
+  -- faults.act ends the request, except for a delay, after which the call goes on.
   local fault = faults.claim(key, "before")
   if fault then
     counters.incr("responses", "fault")
