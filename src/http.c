@@ -1,0 +1,289 @@
+#include "http.h"
+#include "secret.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+struct cdp_http {
+    CURL *curl;
+    size_t max_response;
+    long connects;
+    int too_large;
+    cdp_http_result *res; /* the transfer in progress */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+    cdp_http *h = userp;
+    cdp_http_result *res = h->res;
+    size_t n = size * nmemb;
+    if (res->len + n > h->max_response) {
+        h->too_large = 1;
+        return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+    }
+    if (res->len + n + 1 > res->cap) {
+        size_t cap = res->cap ? res->cap : 4096;
+        while (cap < res->len + n + 1)
+            cap *= 2;
+        char *grown = malloc(cap);
+        if (grown == NULL)
+            return 0;
+        /* Not realloc: the old buffer may hold a token; wipe it before freeing. */
+        if (res->body != NULL) {
+            memcpy(grown, res->body, res->len);
+            cdp_wipe(res->body, res->cap);
+            free(res->body);
+        }
+        res->body = grown;
+        res->cap = cap;
+    }
+    memcpy(res->body + res->len, data, n);
+    res->len += n;
+    res->body[res->len] = '\0';
+    return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userp)
+{
+    size_t n = cdp_body_read(userp, buf, size * nitems);
+    return n == CDP_BODY_READ_ERROR ? CURL_READFUNC_ABORT : n;
+}
+
+static int on_seek(void *userp, curl_off_t offset, int origin)
+{
+    if (origin != SEEK_SET || offset < 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    return cdp_body_seek(userp, (uint64_t)offset) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
+
+#define SET(opt, val)                                                 \
+    do {                                                              \
+        CURLcode rc_ = curl_easy_setopt(h->curl, opt, val);           \
+        if (rc_ != CURLE_OK) {                                        \
+            snprintf(err, errlen, "libcurl option %s: %s", #opt,      \
+                     curl_easy_strerror(rc_));                        \
+            goto fail;                                                \
+        }                                                             \
+    } while (0)
+
+cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init: %s", curl_easy_strerror(global_rc));
+        return NULL;
+    }
+    cdp_http *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    h->curl = curl_easy_init();
+    if (h->curl == NULL) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        goto fail;
+    }
+    h->max_response = cfg->max_response ? cfg->max_response : 1024 * 1024;
+    SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    SET(CURLOPT_ERRORBUFFER, h->errbuf);
+    SET(CURLOPT_PROTOCOLS_STR, "https,http");
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_WRITEFUNCTION, on_write);
+    SET(CURLOPT_WRITEDATA, h);
+    SET(CURLOPT_READFUNCTION, on_read);
+    SET(CURLOPT_SEEKFUNCTION, on_seek);
+    SET(CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
+    if (cfg->ca_file)
+        SET(CURLOPT_CAINFO, cfg->ca_file);
+    if (cfg->client_cert)
+        SET(CURLOPT_SSLCERT, cfg->client_cert);
+    if (cfg->client_key)
+        SET(CURLOPT_SSLKEY, cfg->client_key);
+    if (cfg->proxy)
+        SET(CURLOPT_PROXY, cfg->proxy);
+    if (cfg->user_agent)
+        SET(CURLOPT_USERAGENT, cfg->user_agent);
+    if (cfg->timeout_ms > 0)
+        SET(CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
+    if (cfg->connect_timeout_ms > 0)
+        SET(CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
+    return h;
+fail:
+    cdp_http_free(h);
+    return NULL;
+}
+
+void cdp_http_free(cdp_http *h)
+{
+    if (h == NULL)
+        return;
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+long cdp_http_connects(const cdp_http *h)
+{
+    return h->connects;
+}
+
+void cdp_http_result_clear(cdp_http_result *res, int wipe)
+{
+    if (res->body != NULL) {
+        if (wipe)
+            cdp_wipe(res->body, res->cap);
+        free(res->body);
+    }
+    memset(res, 0, sizeof *res);
+}
+
+static cdp_http_fail classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return CDP_HTTP_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return CDP_HTTP_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+        return CDP_HTTP_TLS;
+    case CURLE_FILESIZE_EXCEEDED:
+        return CDP_HTTP_TOO_LARGE;
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return CDP_HTTP_INTERNAL;
+    default:
+        return CDP_HTTP_TRANSPORT;
+    }
+}
+
+/* The header lines may hold a bearer token: wipe them before freeing. */
+static void free_headers(struct curl_slist *list)
+{
+    for (struct curl_slist *it = list; it != NULL; it = it->next)
+        cdp_wipe(it->data, strlen(it->data));
+    curl_slist_free_all(list);
+}
+
+int cdp_http_perform(cdp_http *h, const char *method, const char *url,
+                     const char *const *headers, size_t nheaders,
+                     cdp_body *body, cdp_http_result *res)
+{
+    struct curl_slist *list = NULL;
+    memset(res, 0, sizeof *res);
+    res->fail = CDP_HTTP_INTERNAL;
+    for (size_t i = 0; i < nheaders; i++) {
+        struct curl_slist *next = curl_slist_append(list, headers[i]);
+        if (next == NULL)
+            goto oom;
+        list = next;
+    }
+    if (body != NULL) {
+        /* No 100-continue wait: libcurl would pause up to a second on big bodies. */
+        struct curl_slist *next = curl_slist_append(list, "Expect:");
+        if (next == NULL)
+            goto oom;
+        list = next;
+        if (cdp_body_seek(body, 0) != 0)
+            goto oom;
+    }
+    h->errbuf[0] = '\0';
+    h->too_large = 0;
+    h->res = res;
+    curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
+    if (body != NULL) {
+        curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cdp_body_length(body));
+        curl_easy_setopt(h->curl, CURLOPT_READDATA, body);
+        curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, body);
+    } else {
+        curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h->curl, CURLOPT_READDATA, NULL);
+        curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, NULL);
+    }
+    /* Only GET and POST are used; anything else is named explicitly. */
+    curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
+                     strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
+
+    CURLcode rc = curl_easy_perform(h->curl);
+
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    free_headers(list);
+    list = NULL;
+    h->res = NULL;
+
+    long connects = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
+    h->connects += connects;
+    res->connects = connects;
+    curl_off_t request_size = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &request_size);
+    res->request_sent = body != NULL ? cdp_body_high_water(body) > 0 : request_size > 0;
+    res->curl_code = (long)rc;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
+        res->fail = CDP_HTTP_OK;
+        if (res->body == NULL) {
+            /* An empty body is still a body: callers get "". */
+            res->body = calloc(1, 1);
+            if (res->body == NULL)
+                goto oom;
+            res->cap = 1;
+        }
+        return 0;
+    }
+    if (h->too_large) {
+        res->fail = CDP_HTTP_TOO_LARGE;
+        snprintf(res->message, sizeof res->message, "response larger than %zu bytes", h->max_response);
+    } else if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_READ_ERROR) {
+        res->fail = body && cdp_body_error(body)[0] ? CDP_HTTP_BODY : CDP_HTTP_TRANSPORT;
+        snprintf(res->message, sizeof res->message, "%s",
+                 body && cdp_body_error(body)[0] ? cdp_body_error(body) : curl_easy_strerror(rc));
+    } else {
+        res->fail = classify(rc);
+        snprintf(res->message, sizeof res->message, "%s",
+                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+    }
+    return -1;
+oom:
+    free_headers(list);
+    h->res = NULL;
+    res->fail = CDP_HTTP_INTERNAL;
+    snprintf(res->message, sizeof res->message, "out of memory");
+    return -1;
+}

@@ -1,0 +1,65 @@
+/* HTTP transport: one libcurl easy handle per client, reused for every call
+ * (keep-alive, TLS session reuse, HTTP/2 when the server offers it), TLS 1.2
+ * or newer with peer and host verification always on. Blocking; one thread
+ * at a time per handle. */
+#ifndef CDP_HTTP_H
+#define CDP_HTTP_H
+
+#include <stddef.h>
+
+#include "body.h"
+
+typedef struct {
+    const char *ca_file;     /* NULL: the system's CA store */
+    const char *client_cert; /* mTLS, PEM; NULL: none */
+    const char *client_key;
+    const char *proxy;       /* NULL: libcurl's default (environment) */
+    const char *user_agent;
+    long timeout_ms;         /* whole transfer; 0: none */
+    long connect_timeout_ms;
+    size_t max_response;     /* bytes of response body accepted */
+} cdp_http_config;
+
+/* Why a transfer failed; CDP_HTTP_OK means a response arrived (any status). */
+typedef enum {
+    CDP_HTTP_OK = 0,
+    CDP_HTTP_CONNECT,   /* DNS or TCP connect failed: nothing was sent */
+    CDP_HTTP_TLS,       /* handshake, verification, certificates */
+    CDP_HTTP_TIMEOUT,
+    CDP_HTTP_TRANSPORT, /* reset, broken connection, garbled answer */
+    CDP_HTTP_TOO_LARGE, /* the response passed max_response */
+    CDP_HTTP_BODY,      /* our own body failed (a document file vanished) */
+    CDP_HTTP_INTERNAL   /* out of memory, bad option */
+} cdp_http_fail;
+
+typedef struct {
+    cdp_http_fail fail;
+    long status;       /* HTTP status when fail == CDP_HTTP_OK */
+    char *body;        /* response body, NUL-terminated; owned, see clear */
+    size_t len, cap;
+    int request_sent;  /* some of the request left this process */
+    long curl_code;
+    long connects;     /* new connections this transfer made */
+    char message[256];
+} cdp_http_result;
+
+typedef struct cdp_http cdp_http;
+
+/* Returns NULL with `err` set when libcurl refuses an option. */
+cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen);
+void cdp_http_free(cdp_http *h);
+
+/* Perform one request. `headers` are "Name: value" lines; `body` may be NULL
+ * (GET). The body is rewound to 0 first. Returns 0 when a response arrived,
+ * -1 otherwise; details in `res` (cleared first). */
+int cdp_http_perform(cdp_http *h, const char *method, const char *url,
+                     const char *const *headers, size_t nheaders,
+                     cdp_body *body, cdp_http_result *res);
+
+/* Free the response body; with `wipe`, zero it first (token answers). */
+void cdp_http_result_clear(cdp_http_result *res, int wipe);
+
+/* Connections opened by this handle so far. */
+long cdp_http_connects(const cdp_http *h);
+
+#endif

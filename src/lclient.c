@@ -1,0 +1,469 @@
+/* core.client(config) -> client userdata
+ *   config: token_url, client_id, client_secret, username, password, scope,
+ *           token_skew, ca_file, client_cert, client_key, proxy, user_agent,
+ *           timeout, connect_timeout (seconds), max_response_bytes,
+ *           headers (array of "Name: value")
+ * client:request(method, url [, parts]) -> response | nil, failure
+ *   parts: array of strings (sent as is) and documents ({kind = "file", path}
+ *   or {kind = "bytes", data}: sent as their base64).
+ *   response: { status, body, connects, retried_401, request_sent }
+ *   failure:  { kind, phase = "body"|"token"|"request", message, http_status,
+ *               oauth_error, request_sent, curl_code }
+ * client:stats() -> { connects, password_grants, refresh_grants, refused, fetches, clients }
+ * client:close()
+ * core.sleep(seconds)
+ *
+ * Everything a request allocates is owned by the client userdata until the
+ * next request or its __gc, so a Lua error (out of memory while pushing the
+ * result) leaks nothing. No Lua code runs during a transfer. */
+#include "lclient.h"
+#include "body.h"
+#include "http.h"
+#include "secret.h"
+#include "token.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLIENT_MT "cdp.core.client"
+#define MAX_STATIC_HEADERS 32
+
+typedef struct {
+    cdp_http *http;
+    cdp_token_entry *token;
+    char *headers[MAX_STATIC_HEADERS];
+    size_t nheaders;
+    /* Owned by the request in progress or last finished. */
+    cdp_body *body;
+    cdp_http_result res;
+    char *bearer;       /* "Authorization: Bearer ..." */
+} lclient;
+
+static void request_state_free(lclient *c)
+{
+    cdp_body_free(c->body);
+    c->body = NULL;
+    cdp_http_result_clear(&c->res, 1);
+    cdp_secret_free(c->bearer);
+    c->bearer = NULL;
+}
+
+static void client_close(lclient *c)
+{
+    request_state_free(c);
+    cdp_http_free(c->http);
+    c->http = NULL;
+    cdp_token_release(c->token);
+    c->token = NULL;
+    for (size_t i = 0; i < c->nheaders; i++)
+        cdp_secret_free(c->headers[i]);
+    c->nheaders = 0;
+}
+
+static lclient *check_client(lua_State *L)
+{
+    lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
+    if (c->http == NULL)
+        luaL_argerror(L, 1, "client is closed");
+    return c;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *name)
+{
+    lua_getfield(L, t, name);
+    const char *s = NULL;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "core.client: %s must be a string", name);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* still anchored by the config table */
+    return s;
+}
+
+static double opt_number(lua_State *L, int t, const char *name, double dflt)
+{
+    lua_getfield(L, t, name);
+    double v = dflt;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "core.client: %s must be a number", name);
+        v = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static int l_client_new(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    cdp_http_config hc;
+    memset(&hc, 0, sizeof hc);
+    hc.ca_file = opt_string(L, 1, "ca_file");
+    hc.client_cert = opt_string(L, 1, "client_cert");
+    hc.client_key = opt_string(L, 1, "client_key");
+    hc.proxy = opt_string(L, 1, "proxy");
+    hc.user_agent = opt_string(L, 1, "user_agent");
+    hc.timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
+    hc.connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
+    double max_response = opt_number(L, 1, "max_response_bytes", 1024 * 1024);
+    if (max_response < 1024)
+        luaL_error(L, "core.client: max_response_bytes must be at least 1024");
+    hc.max_response = (size_t)max_response;
+
+    cdp_token_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.token_url = opt_string(L, 1, "token_url");
+    tc.client_id = opt_string(L, 1, "client_id");
+    tc.client_secret = opt_string(L, 1, "client_secret");
+    tc.username = opt_string(L, 1, "username");
+    tc.password = opt_string(L, 1, "password");
+    tc.scope = opt_string(L, 1, "scope");
+    tc.skew = opt_number(L, 1, "token_skew", 30);
+    if (tc.token_url == NULL)
+        luaL_error(L, "core.client: token_url is required");
+
+    /* Check the headers before anything is allocated. */
+    lua_getfield(L, 1, "headers");
+    int headers_at = lua_gettop(L);
+    size_t nheaders = 0;
+    if (!lua_isnil(L, headers_at)) {
+        luaL_checktype(L, headers_at, LUA_TTABLE);
+        nheaders = lua_rawlen(L, headers_at);
+        if (nheaders > MAX_STATIC_HEADERS)
+            luaL_error(L, "core.client: at most %d headers", MAX_STATIC_HEADERS);
+        for (size_t i = 1; i <= nheaders; i++) {
+            lua_rawgeti(L, headers_at, (int)i);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "core.client: headers[%d] must be a string", (int)i);
+            const char *line = lua_tostring(L, -1);
+            if (strchr(line, '\r') || strchr(line, '\n') || !strchr(line, ':'))
+                luaL_error(L, "core.client: headers[%d] must be one \"Name: value\" line", (int)i);
+            lua_pop(L, 1);
+        }
+    }
+
+    lclient *c = lua_newuserdata(L, sizeof *c);
+    memset(c, 0, sizeof *c);
+    luaL_getmetatable(L, CLIENT_MT);
+    lua_setmetatable(L, -2);
+    /* From here the userdata's __gc frees whatever was taken. */
+    char err[256] = "out of memory";
+    c->http = cdp_http_new(&hc, err, sizeof err);
+    if (c->http == NULL)
+        return luaL_error(L, "core.client: %s", err);
+    c->token = cdp_token_acquire(&tc);
+    if (c->token == NULL) {
+        client_close(c);
+        return luaL_error(L, "core.client: out of memory");
+    }
+    for (size_t i = 1; i <= nheaders; i++) {
+        lua_rawgeti(L, headers_at, (int)i);
+        c->headers[i - 1] = cdp_strdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+        if (c->headers[i - 1] == NULL) {
+            client_close(c);
+            return luaL_error(L, "core.client: out of memory");
+        }
+        c->nheaders = i;
+    }
+    return 1;
+}
+
+/* Build c->body from the parts table at `idx`. Returns 0, or -1 with a
+ * message (a document that cannot be read) pushed on the stack. */
+static int build_body(lua_State *L, lclient *c, int idx)
+{
+    c->body = cdp_body_new();
+    if (c->body == NULL)
+        return luaL_error(L, "out of memory");
+    size_t n = lua_rawlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        int rc = 0;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            size_t len;
+            const char *s = lua_tolstring(L, -1, &len);
+            rc = cdp_body_add_text(c->body, s, len); /* anchored by the parts table */
+        } else if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, -1, "kind");
+            const char *kind = lua_tostring(L, -1);
+            lua_pop(L, 1);
+            if (kind != NULL && strcmp(kind, "file") == 0) {
+                lua_getfield(L, -1, "path");
+                const char *path = lua_tostring(L, -1);
+                lua_pop(L, 1);
+                if (path == NULL)
+                    return luaL_error(L, "parts[%d]: a file document needs a path", (int)i);
+                char err[512];
+                if (cdp_body_add_file_b64(c->body, path, err, sizeof err) != 0) {
+                    lua_pop(L, 1);
+                    lua_pushstring(L, err);
+                    return -1;
+                }
+            } else if (kind != NULL && strcmp(kind, "bytes") == 0) {
+                lua_getfield(L, -1, "data");
+                size_t len;
+                const char *data = lua_tolstring(L, -1, &len);
+                lua_pop(L, 1); /* anchored by the document table */
+                if (data == NULL)
+                    return luaL_error(L, "parts[%d]: a bytes document needs data", (int)i);
+                rc = cdp_body_add_memory_b64(c->body, data, len);
+            } else {
+                return luaL_error(L, "parts[%d]: unknown document kind", (int)i);
+            }
+        } else {
+            return luaL_error(L, "parts[%d]: string or document expected, got %s", (int)i,
+                              luaL_typename(L, -1));
+        }
+        lua_pop(L, 1);
+        if (rc != 0)
+            return luaL_error(L, "out of memory");
+    }
+    return 0;
+}
+
+static const char *http_fail_kind(cdp_http_fail f)
+{
+    switch (f) {
+    case CDP_HTTP_TLS: return "tls";
+    case CDP_HTTP_TIMEOUT: return "timeout";
+    case CDP_HTTP_TOO_LARGE: return "protocol";
+    case CDP_HTTP_BODY: return "validation";
+    case CDP_HTTP_CONNECT:
+    case CDP_HTTP_TRANSPORT:
+    case CDP_HTTP_INTERNAL:
+    case CDP_HTTP_OK:
+    default: return "transport";
+    }
+}
+
+static const char *http_fail_reason(cdp_http_fail f)
+{
+    switch (f) {
+    case CDP_HTTP_CONNECT: return "connect";
+    case CDP_HTTP_TLS: return "tls";
+    case CDP_HTTP_TIMEOUT: return "timeout";
+    case CDP_HTTP_TOO_LARGE: return "too_large";
+    case CDP_HTTP_BODY: return "body";
+    case CDP_HTTP_INTERNAL: return "internal";
+    case CDP_HTTP_TRANSPORT:
+    case CDP_HTTP_OK:
+    default: return "transport";
+    }
+}
+
+static void set_field_string(lua_State *L, const char *name, const char *value)
+{
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, name);
+}
+
+static int push_failure(lua_State *L, const char *kind, const char *phase, const char *message)
+{
+    lua_pushnil(L);
+    lua_createtable(L, 0, 8);
+    set_field_string(L, "kind", kind);
+    set_field_string(L, "phase", phase);
+    set_field_string(L, "message", message);
+    return 2;
+}
+
+static int push_token_failure(lua_State *L, const cdp_token_error *err)
+{
+    const char *kind = "transport";
+    switch (err->status) {
+    case CDP_TOKEN_REFUSED: kind = "auth"; break;
+    case CDP_TOKEN_HTTP: kind = http_fail_kind(err->http_fail); break;
+    case CDP_TOKEN_SERVER: kind = "server"; break;
+    case CDP_TOKEN_PROTOCOL: kind = "protocol"; break;
+    case CDP_TOKEN_INTERNAL:
+    case CDP_TOKEN_OK:
+    default: kind = "transport"; break;
+    }
+    push_failure(L, kind, "token", err->message);
+    if (err->status == CDP_TOKEN_HTTP) {
+        set_field_string(L, "reason", http_fail_reason(err->http_fail));
+    }
+    if (err->http_status) {
+        lua_pushinteger(L, err->http_status);
+        lua_setfield(L, -2, "http_status");
+    }
+    if (err->error[0])
+        set_field_string(L, "oauth_error", err->error);
+    return 2;
+}
+
+static char *bearer_line(const char *token)
+{
+    static const char prefix[] = "Authorization: Bearer ";
+    size_t lp = sizeof prefix - 1, lt = strlen(token);
+    char *line = malloc(lp + lt + 1);
+    if (line == NULL)
+        return NULL;
+    memcpy(line, prefix, lp);
+    memcpy(line + lp, token, lt + 1);
+    return line;
+}
+
+static int l_request(lua_State *L)
+{
+    lclient *c = check_client(L);
+    const char *method = luaL_checkstring(L, 2);
+    const char *url = luaL_checkstring(L, 3);
+    int has_body = !lua_isnoneornil(L, 4);
+    if (has_body)
+        luaL_checktype(L, 4, LUA_TTABLE);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        luaL_argerror(L, 2, "GET or POST expected");
+
+    request_state_free(c);
+    if (has_body && build_body(L, c, 4) != 0) {
+        const char *msg = lua_tostring(L, -1);
+        request_state_free(c);
+        return push_failure(L, "validation", "body", msg);
+    }
+
+    const char *headers[MAX_STATIC_HEADERS + 3];
+    size_t nh = 0;
+    for (size_t i = 0; i < c->nheaders; i++)
+        headers[nh++] = c->headers[i];
+    headers[nh++] = "Accept: application/json";
+    if (has_body)
+        headers[nh++] = "Content-Type: application/json";
+    size_t bearer_at = nh++;
+
+    int retried = 0;
+    long connects = 0;
+    for (;;) {
+        char *token = NULL;
+        cdp_token_error terr;
+        if (cdp_token_get(c->token, c->http, &token, &terr) != 0) {
+            request_state_free(c);
+            return push_token_failure(L, &terr);
+        }
+        cdp_secret_free(c->bearer);
+        c->bearer = bearer_line(token);
+        if (c->bearer == NULL) {
+            cdp_secret_free(token);
+            request_state_free(c);
+            return luaL_error(L, "out of memory");
+        }
+        headers[bearer_at] = c->bearer;
+        cdp_http_result_clear(&c->res, 1);
+        int rc = cdp_http_perform(c->http, method, url, headers, nh, c->body, &c->res);
+        cdp_secret_free(c->bearer);
+        c->bearer = NULL;
+        connects += c->res.connects;
+        if (rc == 0 && c->res.status == 401 && !retried) {
+            /* Drop only the token that failed (another thread may have a
+             * newer one already), then try once more. */
+            cdp_token_invalidate(c->token, token);
+            cdp_secret_free(token);
+            retried = 1;
+            continue;
+        }
+        cdp_secret_free(token);
+        break;
+    }
+
+    /* The result lives in c->res until the next request: pushing may raise. */
+    if (c->res.fail != CDP_HTTP_OK) {
+        push_failure(L, http_fail_kind(c->res.fail), "request", c->res.message);
+        set_field_string(L, "reason", http_fail_reason(c->res.fail));
+        lua_pushboolean(L, c->res.request_sent);
+        lua_setfield(L, -2, "request_sent");
+        lua_pushinteger(L, c->res.curl_code);
+        lua_setfield(L, -2, "curl_code");
+        lua_pushboolean(L, retried);
+        lua_setfield(L, -2, "retried_401");
+        return 2;
+    }
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, c->res.status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, c->res.body, c->res.len);
+    lua_setfield(L, -2, "body");
+    lua_pushinteger(L, connects);
+    lua_setfield(L, -2, "connects");
+    lua_pushboolean(L, retried);
+    lua_setfield(L, -2, "retried_401");
+    lua_pushboolean(L, c->res.request_sent);
+    lua_setfield(L, -2, "request_sent");
+    request_state_free(c);
+    return 1;
+}
+
+static int l_stats(lua_State *L)
+{
+    lclient *c = check_client(L);
+    cdp_token_stats s = cdp_token_get_stats(c->token);
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, cdp_http_connects(c->http));
+    lua_setfield(L, -2, "connects");
+    lua_pushinteger(L, s.password_grants);
+    lua_setfield(L, -2, "password_grants");
+    lua_pushinteger(L, s.refresh_grants);
+    lua_setfield(L, -2, "refresh_grants");
+    lua_pushinteger(L, s.refused);
+    lua_setfield(L, -2, "refused");
+    lua_pushinteger(L, s.fetches);
+    lua_setfield(L, -2, "fetches");
+    lua_pushinteger(L, s.clients);
+    lua_setfield(L, -2, "clients");
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
+    client_close(c);
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
+    lua_pushstring(L, c->http ? "cdp.core.client" : "cdp.core.client (closed)");
+    return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+    double s = luaL_checknumber(L, 1);
+    if (s <= 0)
+        return 0;
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+static const luaL_Reg client_methods[] = {
+    {"request", l_request},
+    {"stats", l_stats},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+void cdp_lclient_register(lua_State *L)
+{
+    if (luaL_newmetatable(L, CLIENT_MT)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, client_methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_client_new);
+    lua_setfield(L, -2, "client");
+    lua_pushcfunction(L, l_sleep);
+    lua_setfield(L, -2, "sleep");
+}
