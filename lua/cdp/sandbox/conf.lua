@@ -15,7 +15,6 @@ worker_processes $workers;
 daemon on;
 pid "$dir/nginx.pid";
 error_log "$dir/error.log" $log_level;
-env CDP_SANDBOX_DEBUG;
 
 events { worker_connections 512; }
 
