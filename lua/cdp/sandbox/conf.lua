@@ -36,10 +36,11 @@ http {
 
   lua_package_path "$lua_root/?.lua;$lua_root/?/init.lua;;";
   lua_package_cpath "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
-  lua_shared_dict cdp_customers 64m;
-  lua_shared_dict cdp_tokens 16m;
-  lua_shared_dict cdp_counters 4m;
-  lua_shared_dict cdp_state 4m;
+  # Sized for batch runs of many thousand customers; pages are only used when written.
+  lua_shared_dict cdp_customers 256m;
+  lua_shared_dict cdp_tokens 32m;
+  lua_shared_dict cdp_counters 64m;
+  lua_shared_dict cdp_state 8m;
   lua_socket_log_errors off;
 $trust$resolver
   init_by_lua_block { require("cdp.sandbox.app").init($dir_lua) }
