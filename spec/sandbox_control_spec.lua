@@ -81,10 +81,12 @@ describe("cdp-onboard sandbox", function()
     assert.truthy(fs.exists(dir .. "/nginx.conf"))
     assert.truthy(fs.exists(dir .. "/nginx.pid"))
 
-    -- a second start in the same directory is refused
+    -- a second start in the same directory leaves the running one alone
+    local pid = control.status(dir).pid
     rc, out = cli(("sandbox start --dir %s --port %d"):format(dir, port + 1))
-    assert.equal(1, rc)
-    assert.truthy(out:find("already running", 1, true))
+    assert.equal(0, rc)
+    assert.truthy(out:find("already running at https://127.0.0.1:" .. port, 1, true))
+    assert.equal(pid, control.status(dir).pid)
 
     rc = cli("sandbox stop --dir " .. dir)
     assert.equal(0, rc)

@@ -45,7 +45,7 @@ end
 local run = {}
 
 function run.start(args, control)
-  local info, err = control.start{
+  local info, err, why = control.start{
     dir = args.dir, port = math.floor(args.port), http = args.http or false,
     token_ttl = args.token_ttl, refresh_ttl = args.refresh_ttl,
     callback_url = args.callback_url,
@@ -54,6 +54,14 @@ function run.start(args, control)
     workers = math.max(1, math.floor(args.workers)),
     max_body_mb = args.max_body_mb, watch_pid = args.watch_pid, idle = args.idle, lifetime = args.lifetime,
   }
+  if not info and why == "running" then
+    -- Starting a running sandbox is not an error (make demo twice works),
+    -- but its settings stay those it was started with.
+    local st = control.status(args.dir)
+    io.stdout:write(("sandbox already running at %s (pid %d, dir %s); stop it to change its settings\n")
+      :format(st.base_url, st.pid, st.dir))
+    return common.EXIT.ok
+  end
   if not info then
     io.stderr:write("cdp-onboard sandbox: ", err, "\n")
     return common.EXIT.failed
