@@ -81,6 +81,19 @@ describe("sandbox validation", function()
     assert.truthy(details.dateOfBirth:find("calendar", 1, true))
   end)
 
+  it("names nested values of the wrong shape instead of failing", function()
+    local p = base()
+    p.address_list = { { 1, 2 } }
+    p.customer_classification = "none"
+    p.id_details = { "784199577778888" }
+    p.additional_docs = { {} }
+    p.channel = { "WEB" }
+    local details = expect_details(onboard(p), { "addressList[0]", "customerClassification", "idDetails[0]",
+      "additionalDocs[0].base64Data", "additionalDocs[0].contentType", "additionalDocs[0].documentId", "channel" })
+    assert.equal("Invalid address list", details["addressList[0]"])
+    assert.equal("Invalid customer classification", details.customerClassification)
+  end)
+
   it("requires id_details and address_list entries", function()
     local p = base()
     p.id_details = {}

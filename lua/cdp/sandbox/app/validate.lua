@@ -227,17 +227,20 @@ local function check_doc(v, rule, path, snake, out)
   end
 end
 
-local function check_object(v, rule, path, snake, out)
+local function check_object(v, rule, path, snake, out, name)
   if type(v) ~= "table" or v[1] ~= nil then
-    out.details[path ~= "" and path or "body"] = path ~= "" and "Invalid " .. words(snake:match("[%w_]+$"))
-      or "Invalid request body"
+    if path == "" then
+      out.details.body = "Invalid request body: a JSON object is expected"
+    else
+      out.details[path] = "Invalid " .. words(name)
+    end
     return
   end
   for _, field in ipairs(rule.fields) do
-    local name = field[1]
-    local p = path == "" and camel(name) or path .. "." .. camel(name)
-    local s = snake == "" and name or snake .. "." .. name
-    check_value(v[name], field, p, s, name, out)
+    local field_name = field[1]
+    local p = path == "" and camel(field_name) or path .. "." .. camel(field_name)
+    local s = snake == "" and field_name or snake .. "." .. field_name
+    check_value(v[field_name], field, p, s, field_name, out)
   end
 end
 
@@ -247,7 +250,7 @@ function check_value(v, rule, path, snake, name, out)
     if rule.required then out.details[path] = "Invalid " .. words(name) end
     return
   end
-  if rule.t == "object" then return check_object(v, rule, path, snake, out) end
+  if rule.t == "object" then return check_object(v, rule, path, snake, out, name) end
   if rule.t == "doc" then return check_doc(v, rule, path, snake, out) end
   if rule.t == "array" then
     if type(v) ~= "table" or (next(v) ~= nil and v[1] == nil) then
@@ -265,7 +268,7 @@ function check_value(v, rule, path, snake, name, out)
       elseif rule.items.t == "doc" then
         check_doc(item, rule.items, p, s, out)
       else
-        check_object(item, rule.items, p, s, out)
+        check_object(item, rule.items, p, s, out, name)
       end
     end
     return
