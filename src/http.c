@@ -13,7 +13,9 @@ struct cdp_http {
     size_t max_response;
     long connects;
     int too_large;
-    cdp_http_result *res; /* the transfer in progress */
+    int send_once;
+    cdp_body *body;       /* the transfer in progress */
+    cdp_http_result *res;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -58,15 +60,19 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *userp)
 {
-    size_t n = cdp_body_read(userp, buf, size * nitems);
+    cdp_http *h = userp;
+    size_t n = cdp_body_read(h->body, buf, size * nitems);
     return n == CDP_BODY_READ_ERROR ? CURL_READFUNC_ABORT : n;
 }
 
 static int on_seek(void *userp, curl_off_t offset, int origin)
 {
-    if (origin != SEEK_SET || offset < 0)
+    cdp_http *h = userp;
+    if (origin != SEEK_SET || offset < 0 || h->body == NULL)
         return CURL_SEEKFUNC_CANTSEEK;
-    return cdp_body_seek(userp, (uint64_t)offset) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+    if (h->send_once && cdp_body_high_water(h->body) > 0)
+        return CURL_SEEKFUNC_FAIL; /* a re-send: see cdp_http_perform */
+    return cdp_body_seek(h->body, (uint64_t)offset) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
 #define SET(opt, val)                                                 \
@@ -109,7 +115,9 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
     SET(CURLOPT_WRITEFUNCTION, on_write);
     SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_READFUNCTION, on_read);
+    SET(CURLOPT_READDATA, h);
     SET(CURLOPT_SEEKFUNCTION, on_seek);
+    SET(CURLOPT_SEEKDATA, h);
     SET(CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
     if (cfg->ca_file)
@@ -201,7 +209,7 @@ static void free_headers(struct curl_slist *list)
 
 int cdp_http_perform(cdp_http *h, const char *method, const char *url,
                      const char *const *headers, size_t nheaders,
-                     cdp_body *body, cdp_http_result *res)
+                     cdp_body *body, int send_once, cdp_http_result *res)
 {
     struct curl_slist *list = NULL;
     memset(res, 0, sizeof *res);
@@ -224,17 +232,16 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
     h->errbuf[0] = '\0';
     h->too_large = 0;
     h->res = res;
+    h->body = body;
+    h->send_once = send_once;
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
+    curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, send_once ? 1L : 0L);
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
     if (body != NULL) {
         curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cdp_body_length(body));
-        curl_easy_setopt(h->curl, CURLOPT_READDATA, body);
-        curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, body);
     } else {
         curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(h->curl, CURLOPT_READDATA, NULL);
-        curl_easy_setopt(h->curl, CURLOPT_SEEKDATA, NULL);
     }
     /* Only GET and POST are used; anything else is named explicitly. */
     curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
@@ -246,6 +253,7 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
     free_headers(list);
     list = NULL;
     h->res = NULL;
+    h->body = NULL;
 
     long connects = 0;
     curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
@@ -270,6 +278,10 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
     if (h->too_large) {
         res->fail = CDP_HTTP_TOO_LARGE;
         snprintf(res->message, sizeof res->message, "response larger than %zu bytes", h->max_response);
+    } else if (rc == CURLE_SEND_FAIL_REWIND) {
+        res->fail = CDP_HTTP_TRANSPORT;
+        snprintf(res->message, sizeof res->message,
+                 "the connection broke after the request was sent; not sent again");
     } else if (rc == CURLE_ABORTED_BY_CALLBACK || rc == CURLE_READ_ERROR) {
         res->fail = body && cdp_body_error(body)[0] ? CDP_HTTP_BODY : CDP_HTTP_TRANSPORT;
         snprintf(res->message, sizeof res->message, "%s",
@@ -283,6 +295,7 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
 oom:
     free_headers(list);
     h->res = NULL;
+    h->body = NULL;
     res->fail = CDP_HTTP_INTERNAL;
     snprintf(res->message, sizeof res->message, "out of memory");
     return -1;

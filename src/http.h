@@ -51,10 +51,15 @@ void cdp_http_free(cdp_http *h);
 
 /* Perform one request. `headers` are "Name: value" lines; `body` may be NULL
  * (GET). The body is rewound to 0 first. Returns 0 when a response arrived,
- * -1 otherwise; details in `res` (cleared first). */
+ * -1 otherwise; details in `res` (cleared first).
+ * `send_once`: the request must never be sent twice (onboarding). libcurl
+ * re-sends a request by itself when a reused connection dies before any
+ * answer, which cannot tell "never arrived" from "processed, then reset";
+ * so such a request goes on a fresh connection and refuses to be rewound
+ * once any of it has left. The caller then finds out what happened. */
 int cdp_http_perform(cdp_http *h, const char *method, const char *url,
                      const char *const *headers, size_t nheaders,
-                     cdp_body *body, cdp_http_result *res);
+                     cdp_body *body, int send_once, cdp_http_result *res);
 
 /* Free the response body; with `wipe`, zero it first (token answers). */
 void cdp_http_result_clear(cdp_http_result *res, int wipe);

@@ -3,9 +3,10 @@
  *           token_skew, ca_file, client_cert, client_key, proxy, user_agent,
  *           timeout, connect_timeout (seconds), max_response_bytes,
  *           headers (array of "Name: value")
- * client:request(method, url [, parts]) -> response | nil, failure
+ * client:request(method, url [, parts [, send_once]]) -> response | nil, failure
  *   parts: array of strings (sent as is) and documents ({kind = "file", path}
- *   or {kind = "bytes", data}: sent as their base64).
+ *   or {kind = "bytes", data}: sent as their base64). send_once: never let
+ *   libcurl re-send it (see cdp_http_perform).
  *   response: { status, body, connects, retried_401, request_sent }
  *   failure:  { kind, phase = "body"|"token"|"request", message, http_status,
  *               oauth_error, request_sent, curl_code }
@@ -316,6 +317,7 @@ static int l_request(lua_State *L)
     int has_body = !lua_isnoneornil(L, 4);
     if (has_body)
         luaL_checktype(L, 4, LUA_TTABLE);
+    int send_once = lua_toboolean(L, 5);
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         luaL_argerror(L, 2, "GET or POST expected");
 
@@ -353,7 +355,7 @@ static int l_request(lua_State *L)
         }
         headers[bearer_at] = c->bearer;
         cdp_http_result_clear(&c->res, 1);
-        int rc = cdp_http_perform(c->http, method, url, headers, nh, c->body, &c->res);
+        int rc = cdp_http_perform(c->http, method, url, headers, nh, c->body, send_once, &c->res);
         cdp_secret_free(c->bearer);
         c->bearer = NULL;
         connects += c->res.connects;

@@ -292,7 +292,7 @@ static int grant(cdp_token_entry *e, cdp_http *h, const char *refresh, grant_rep
         "Accept: application/json",
     };
     cdp_http_result res;
-    int rc = cdp_http_perform(h, "POST", e->token_url, headers, 2, body, &res);
+    int rc = cdp_http_perform(h, "POST", e->token_url, headers, 2, body, 0, &res);
     cdp_body_free(body);
     form_free(&form);
     if (rc != 0) {

@@ -1,5 +1,6 @@
 --- cdp: the Lua SDK for the CDP's Partner Onboarding Service.
 -- local cdp = require "cdp"
+local client = require "cdp.client"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
 
@@ -8,6 +9,7 @@ local cdp = {
   errors = errors,
   file = document.file,
   bytes = document.bytes,
+  client = client.new,
 }
 
 return cdp
