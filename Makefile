@@ -93,3 +93,18 @@ help:
 rockspec:
 	lua5.4 rockspec/sync.lua
 .PHONY: rockspec
+
+# C-level tests of the core (no Lua): spec/c/*.c, each linked with the core's
+# sources except the Lua bindings. SAN="-fsanitize=address,undefined" builds
+# them (and the modules) with sanitizers; objects go to build/<abi>/obj.
+C_TEST_SRCS := $(filter-out src/core.c src/lclient.c src/sys.c,$(SRCS))
+C_TESTS := $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/*.c))
+
+build/c/%: spec/c/%.c $(C_TEST_SRCS) $(HDRS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(OPT) $(SAN) $(CPPFLAGS_ALL) -o $@ $< $(C_TEST_SRCS) $(LIBS)
+
+test-c: $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do $$t; done
+.PHONY: test-c
+test: test-c
