@@ -94,6 +94,46 @@ describe("sandbox validation", function()
     assert.equal("Invalid customer classification", details.customerClassification)
   end)
 
+  it("answers any value of any field with 200 or a 400 naming that field, never an error", function()
+    local values = { 1.5, true, {}, { 1 }, ("9"):rep(300), cjson_null, "" }
+    local fields = {}
+    for name in pairs(base()) do fields[#fields + 1] = name end
+    table.sort(fields)
+    local function camel(name) return (name:gsub("_(%w)", string.upper)) end
+    for _, name in ipairs(fields) do
+      for _, value in ipairs(values) do
+        local p = base()
+        p[name] = value
+        local res = onboard(p)
+        assert.truthy(res.json, name)
+        if res.status == 400 and res.json.error_code == 40002 then
+          local named = false
+          for key in pairs(res.json.details) do
+            if key == camel(name) or key:sub(1, #camel(name) + 1):match("^" .. camel(name) .. "[%.%[]") then
+              named = true
+            end
+          end
+          assert.is_true(named, name)
+        elseif res.json.error_code == 45053 then
+          assert.truthy(name:find("nationality") or name:find("country"), name)
+        else
+          assert.equal(200, res.status, name)
+        end
+      end
+    end
+    for _, a in ipairs(values) do
+      for _, b in ipairs(values) do
+        local res = sb:request{ method = "POST", path = "/caas/api/v2/customer/validate", token = token,
+                                json = { idType = a, idNumber = b } }
+        assert.equal(200, res.status)
+        assert.equal(40001, res.json.errorCode)
+      end
+    end
+    local log = io.open(sb.dir .. "/error.log"):read("*a")
+    assert.is_nil(log:find("runtime error", 1, true))
+    assert.is_nil(log:find("entry thread aborted", 1, true))
+  end)
+
   it("requires id_details and address_list entries", function()
     local p = base()
     p.id_details = {}

@@ -183,13 +183,18 @@ end
 
 local IMAGES = "examples/images/"
 
+-- The example images' base64, read once per run.
+local image_cache = {}
+local function image_base64(name)
+  image_cache[name] = image_cache[name] or sandbox.base64_file(IMAGES .. name)
+  return image_cache[name]
+end
+
 --- The API document's example onboarding payload, with the example JPEGs
 -- (id-front.jpg, id-back.jpg, face.jpg) base64-encoded in every document slot.
 -- `id_number` replaces the Emirates ID number (default 784199554586091).
 function sandbox.example_payload(id_number)
-  local front = sandbox.base64_file(IMAGES .. "id-front.jpg")
-  local back = sandbox.base64_file(IMAGES .. "id-back.jpg")
-  local face = sandbox.base64_file(IMAGES .. "face.jpg")
+  local front, back, face = image_base64("id-front.jpg"), image_base64("id-back.jpg"), image_base64("face.jpg")
   local function doc(b64) return { base64_data = b64, content_type = "image/jpeg" } end
   return {
     channel = "WEB", first_name = "IRFAN MANAKKAT THEKKE", salutation = "Mr",
@@ -243,8 +248,7 @@ end
 -- string, local landline numbers, MyKad id_type 28. Returns the JSON text
 -- (cjson cannot write an empty array), ready to send chunked.
 function sandbox.partner_payload_json(id_number)
-  local photo = sandbox.base64_file(IMAGES .. "face.jpg")
-  local front = sandbox.base64_file(IMAGES .. "id-front.jpg")
+  local photo, front = image_base64("face.jpg"), image_base64("id-front.jpg")
   local payload = {
     channel = "DIGITAL", salutation = cjson.null, first_name = "SITI", middle_name = "",
     last_name = "AMINAH BINTI ABDULLAH", preferred_name = cjson.null, nationality = "MY",
