@@ -45,10 +45,19 @@ describe("cdp-onboard sandbox", function()
     fs.run("rm -rf " .. fs.quote(dir))
   end)
 
+  -- Start through the CLI on a free port (another sandbox may have taken it: retry).
+  local function start_cli(options)
+    local rc, out, port
+    for _ = 1, 5 do
+      port = free_port()
+      rc, out = cli(("sandbox start --dir %s --port %d %s"):format(dir, port, options))
+      if not out:find("Address already in use", 1, true) then break end
+    end
+    return rc, out, port
+  end
+
   it("starts over HTTPS, tells its status, prints env lines, and stops", function()
-    local port = free_port()
-    local rc, out = cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
-      :format(dir, port, fs.self_pid()))
+    local rc, out, port = start_cli("--workers 1 --watch-pid " .. fs.self_pid())
     assert.equal(0, rc, out)
     assert.truthy(out:find("https://127.0.0.1:" .. port, 1, true))
 
@@ -97,9 +106,8 @@ describe("cdp-onboard sandbox", function()
   end)
 
   it("keeps its credentials and CA across restarts, and serves plain HTTP with --http", function()
-    local port = free_port() + 1
-    assert.equal(0, (cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
-      :format(dir, port, fs.self_pid()))))
+    local first, _, port = start_cli("--workers 1 --watch-pid " .. fs.self_pid())
+    assert.equal(0, first)
     local creds = fs.read(dir .. "/credentials.json")
     local ca = fs.read(dir .. "/ca.pem")
     assert.equal(0, (cli("sandbox stop --dir " .. dir)))
@@ -116,9 +124,8 @@ describe("cdp-onboard sandbox", function()
   end)
 
   it("fails with nginx's reason when the port is taken", function()
-    local port = free_port() + 2
-    assert.equal(0, (cli(("sandbox start --dir %s --port %d --workers 1 --watch-pid %d")
-      :format(dir, port, fs.self_pid()))))
+    local first, _, port = start_cli("--workers 1 --watch-pid " .. fs.self_pid())
+    assert.equal(0, first)
     local other = fs.capture("mktemp -d /tmp/cdp-sandbox-cli.XXXXXX")
     finally(function() control.stop(other) fs.run("rm -rf " .. fs.quote(other)) end)
     local rc, out = cli(("sandbox start --dir %s --port %d --http"):format(other, port))
@@ -128,7 +135,7 @@ describe("cdp-onboard sandbox", function()
   end)
 
   it("stops by itself when the watched process is gone", function()
-    local port = free_port() + 3
+    local port = free_port()
     -- a short-lived process starts a sandbox watching itself, then exits
     local script = ("local s = require 'cdp.sandbox'; local fs = require 'cdp.sandbox.fs'; "
       .. "assert(s.start{ dir = %q, port = %d, http = true, workers = 1, watch_pid = fs.self_pid() })")
@@ -141,17 +148,13 @@ describe("cdp-onboard sandbox", function()
   end)
 
   it("stops by itself after its lifetime", function()
-    local port = free_port() + 4
-    assert.equal(0, (cli(("sandbox start --dir %s --port %d --http --workers 1 --lifetime 1")
-      :format(dir, port))))
+    assert.equal(0, (start_cli("--http --workers 1 --lifetime 1")))
     local pid = tonumber(fs.read(dir .. "/nginx.pid"):match("%d+"))
     assert.is_true(eventually(function() return not fs.alive(pid) end))
   end)
 
   it("stops by itself after an idle time", function()
-    local port = free_port() + 5
-    assert.equal(0, (cli(("sandbox start --dir %s --port %d --http --workers 1 --idle 2")
-      :format(dir, port))))
+    assert.equal(0, (start_cli("--http --workers 1 --idle 2")))
     local pid = tonumber(fs.read(dir .. "/nginx.pid"):match("%d+"))
     assert.is_true(eventually(function() return not fs.alive(pid) end))
     assert.truthy(fs.read(dir .. "/error.log"):find("idle for 2s", 1, true))
