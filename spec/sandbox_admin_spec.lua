@@ -33,6 +33,26 @@ describe("sandbox admin API", function()
     assert.equal(3, c.responses["200"])
   end)
 
+  it("keeps a connection open for more than nginx's default 1000 requests", function()
+    sb:reset()
+    local config = os.tmpname()
+    local f = assert(io.open(config, "w"))
+    for i = 1, 1100 do
+      f:write(('url = "%s/caas/api/v2/customer/%016d"\noutput = "/dev/null"\n'):format(sb.base_url, i))
+    end
+    f:close()
+    local out = fs.capture(("curl -s --cacert %s -K %s -w '%%{num_connects}\n'"):format(
+      fs.quote(sb.ca_file), fs.quote(config)))
+    os.remove(config)
+    local connects = 0
+    for n in out:gmatch("%d+") do connects = connects + tonumber(n) end
+    assert.equal(1, connects)
+    local c = sb:counters()
+    assert.equal(1100, c.calls["/caas/api/v2/customer/{ecrn}"])
+    assert.equal(1100, c.unauthorized.missing)
+    assert.equal(1, c.connections)
+  end)
+
   it("counts calls by route before the token check, and 401s by reason", function()
     sb:reset()
     sb:request{ method = "POST", path = LOOKUP, json = { idType = "4", idNumber = "1" } }

@@ -32,7 +32,9 @@ http {
   fastcgi_temp_path "$dir/tmp/fastcgi";
   uwsgi_temp_path "$dir/tmp/uwsgi";
   scgi_temp_path "$dir/tmp/scgi";
-  keepalive_timeout 30s;
+  # Clients keep one connection for a whole batch (nginx's default closes after 1000 requests).
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
 
   lua_package_path "$lua_root/?.lua;$lua_root/?/init.lua;;";
   lua_package_cpath "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
