@@ -262,11 +262,16 @@ local function onboard_result(res)
     local status_code = number_or_nil(body.status_code)
     local message = type(body.message) == "string" and body.message:gsub("^%s+", "") or "onboarding failed"
     local kind = kind_of(code, status_code)
-    if res.status == 502 then kind = "server" end
+    local name
+    if res.status >= 500 then
+      -- 502 / 40001 "Backend Technical Problem": not the lookup's "invalid format".
+      kind, name = "server", code == 40001 and "BACKEND_TECHNICAL_PROBLEM" or nil
+    end
     local err = errors.new{
-      kind = kind, code = code, http_status = res.status, status_code = status_code,
+      kind = kind, code = code, name = name, http_status = res.status, status_code = status_code,
       message = message, request_id = non_empty(body.request_id),
       details = type(body.details) == "table" and body.details or nil,
+      retryable = res.status >= 500,
     }
     if code == 45013 or code == 45051 then err.ecrn = ecrn_in(message) end
     return nil, err
@@ -383,8 +388,11 @@ end
 
 -- The outcome of an onboarding is unknown: the body left and no CDP answer
 -- came back. Whether the customer exists is asked, never assumed.
-local function outcome_unknown(res, fail)
-  if res then return RETRY_STATUS[res.status] or false end
+local function outcome_unknown(res, fail, err)
+  if res then
+    -- A gateway error, or an answer we cannot read (cut short, not JSON).
+    return RETRY_STATUS[res.status] or (err.kind == "protocol" and err.code == nil) or false
+  end
   if fail.phase ~= "request" then return false end
   return fail.request_sent and (fail.kind == "timeout" or fail.kind == "transport") or false
 end
@@ -450,7 +458,7 @@ function Client:onboard(customer)
     if res then
       local data, err = onboard_result(res)
       if data then return data, err end
-      if outcome_unknown(res, nil) then return reconcile(self, built, err) end
+      if outcome_unknown(res, nil, err) then return reconcile(self, built, err) end
       return nil, err
     end
     if fail.phase == "body" then
@@ -468,5 +476,7 @@ function Client:onboard(customer)
 end
 
 client.Client = Client
+-- The response mappings, for specs that feed them real sandbox answers.
+client._results = { lookup = lookup_result, onboard = onboard_result }
 
 return client

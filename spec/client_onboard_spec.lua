@@ -1,0 +1,279 @@
+-- Onboarding through the client against the sandbox over HTTPS: the API
+-- document's example payload with real image files, streamed; unknown
+-- outcomes reconciled by lookup, never a second customer.
+local sandbox = require "helpers.sandbox"
+local cdp = require "cdp"
+local document = require "cdp.document"
+local cjson = require "cjson"
+
+local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
+local IMAGES = "examples/images/"
+
+local function client_for(sb, extra)
+  local e = sb.env
+  local opts = { base_url = sb.base_url, ca_file = sb.ca_file, client_id = e.CDP_CLIENT_ID,
+                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
+                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE, backoff = 0.01 }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return cdp.client(opts)
+end
+
+local has_customer, customer_mod = pcall(require, "cdp.customer")
+
+-- Until cdp.customer lands: a customer made of hand-made parts (JSON text
+-- around each document, the document standing for its base64).
+local function hand_built(t)
+  local docs = {}
+  local function placeholder(doc)
+    assert(doc:check())
+    docs[#docs + 1] = doc
+    return "\0DOC" .. #docs .. "\0"
+  end
+  local function walk(v)
+    if document.is(v) then
+      return { base64_data = placeholder(v), content_type = v.content_type }
+    end
+    if type(v) ~= "table" then return v end
+    local out = {}
+    for k, x in pairs(v) do
+      out[k] = (k == "base64_data" and document.is(x)) and placeholder(x) or walk(x)
+    end
+    return out
+  end
+  local text = cjson.encode(walk(t))
+  local parts, pos = {}, 1
+  for s, i, f in text:gmatch('()\\u0000DOC(%d+)\\u0000()') do
+    parts[#parts + 1] = text:sub(pos, s - 1)
+    parts[#parts + 1] = docs[tonumber(i)]
+    pos = f
+  end
+  parts[#parts + 1] = text:sub(pos)
+  local built = { data = t }
+  function built.parts() return parts end
+  return setmetatable(built, { __name = "hand-built customer" })
+end
+
+local function build(t)
+  if has_customer then
+    local c = assert((customer_mod.new or customer_mod)(t))
+    return c
+  end
+  return hand_built(t)
+end
+
+-- The document's example payload with documents from files.
+local function example(id_number)
+  local t = sandbox.example_payload(id_number)
+  local front, back, face = IMAGES .. "id-front.jpg", IMAGES .. "id-back.jpg", IMAGES .. "face.jpg"
+  t.additional_docs[1] = { base64_data = cdp.file(face), content_type = "image/jpeg", document_id = "1" }
+  t.additional_docs[2] = { base64_data = cdp.file(front), content_type = "image/jpeg", document_id = "2" }
+  for _, id in ipairs(t.id_details) do
+    id.id_front, id.id_back = cdp.file(front), cdp.file(back)
+  end
+  t.customer_classification.profile_photo = cdp.file(face)
+  return t
+end
+
+local simple_example = example
+
+local function n(v) return v or 0 end
+
+describe("cdp.client onboarding", function()
+  local sb, c
+
+  setup(function()
+    sb = sandbox.start{}
+  end)
+
+  teardown(function()
+    if c then c:close() end
+    if sb then sb:stop() end
+  end)
+
+  before_each(function()
+    sb:reset{ customers = true }
+    c = c or client_for(sb)
+  end)
+
+  it("sends the example payload with real image files; the sandbox decodes them byte for byte", function()
+    local t = simple_example("784199554586091")
+    local data, err = c:onboard(build(t))
+    assert.is_nil(err and err.kind)
+    assert.are.equal("ACTIVE", data.customer_status)
+    assert.matches("^%d+$", data.ecrn)
+    local stored = assert(sb:customer(data.ecrn))
+    local want = {
+      ["id_details[0].id_front"] = IMAGES .. "id-front.jpg", ["id_details[0].id_back"] = IMAGES .. "id-back.jpg",
+      ["id_details[1].id_front"] = IMAGES .. "id-front.jpg", ["id_details[1].id_back"] = IMAGES .. "id-back.jpg",
+      ["customer_classification.profile_photo"] = IMAGES .. "face.jpg",
+      ["additional_docs[0]"] = IMAGES .. "face.jpg", ["additional_docs[1]"] = IMAGES .. "id-front.jpg",
+    }
+    for slot, path in pairs(want) do
+      local doc = stored.documents[slot]
+      assert.is_table(doc, slot)
+      assert.are.equal(sandbox.sha256_file(path), doc.sha256, slot)
+      local f = assert(io.open(path, "rb"))
+      assert.are.equal(#f:read("*a"), doc.size, slot)
+      f:close()
+      assert.are.equal("image/jpeg", doc.content_type)
+    end
+    assert.are.equal(1, sb:counters().customers.created)
+  end)
+
+  it("sends an ID number given as a Lua number as its digits, and an empty array as []", function()
+    if not has_customer then
+      pending("needs cdp.customer (the customer engineer's module) to build the body")
+      return
+    end
+    local t = simple_example()
+    t.id_details[1].id_number = 784199554586091
+    t.customer_classification.social_links = {}
+    local built = build(t)
+    local text = {}
+    for _, part in ipairs(built:parts()) do
+      if type(part) == "string" then text[#text + 1] = part end
+    end
+    text = table.concat(text)
+    assert.truthy(text:find('"id_number":"784199554586091"', 1, true))
+    assert.truthy(text:find('"social_links":[]', 1, true))
+    local data = assert(c:onboard(built))
+    local stored = assert(sb:customer(data.ecrn))
+    assert.are.equal("784199554586091", stored.payload.id_details[1].id_number)
+  end)
+
+  it("reports a missing document file before anything is sent", function()
+    local t = simple_example("784199554586092")
+    t.id_details[1].id_front = cdp.file("/nonexistent/front.jpg")
+    local ok, built = pcall(build, t)
+    local data, err
+    if ok then data, err = c:onboard(built) else err = { kind = "validation" } end
+    assert.is_nil(data)
+    assert.are.equal("validation", err.kind)
+    assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
+  end)
+
+  for _, kind in ipairs({ "502", "reset", "truncate", "invalid_json" }) do
+    it("reconciles an onboarding hit by " .. kind .. " after it was processed: one customer, marked", function()
+      local t = simple_example("784199554586093")
+      sb:fault{ path = ONBOARD, kind = kind, when = "after", count = 1 }
+      local data, info = c:onboard(build(t))
+      assert.is_table(data, tostring(info))
+      assert.is_true(data.reconciled)
+      assert.matches("^%d+$", data.ecrn)
+      local counters = sb:counters()
+      assert.are.equal(1, counters.customers.created)
+      assert.are.equal(0, n(counters.customers.duplicates))
+      assert.are.equal(1, counters.calls[ONBOARD])
+    end)
+  end
+
+  it("reconciles an onboarding whose answer timed out after it was processed", function()
+    local slow = client_for(sb, { timeout = 1 })
+    sb:fault{ path = ONBOARD, kind = "delay", delay = 3, when = "after", count = 1 }
+    local data, info = slow:onboard(build(simple_example("784199554586094")))
+    slow:close()
+    assert.is_table(data, tostring(info))
+    assert.is_true(data.reconciled)
+    local counters = sb:counters()
+    assert.are.equal(1, counters.customers.created)
+    assert.are.equal(1, counters.calls[ONBOARD])
+  end)
+
+  for _, kind in ipairs({ "502", "reset" }) do
+    it("returns a retryable error when a " .. kind .. " hit before processing and no customer exists", function()
+      sb:fault{ path = ONBOARD, kind = kind, when = "before", count = 1 }
+      local data, err = c:onboard(build(simple_example("784199554586095")))
+      assert.is_nil(data)
+      assert.is_true(err.retryable)
+      assert.is_true(err.kind == "server" or err.kind == "transport", err.kind)
+      local counters = sb:counters()
+      assert.are.equal(0, n(counters.customers.created))
+      assert.are.equal(1, counters.calls[ONBOARD])
+      -- Sending it again, as the error allows, creates it once.
+      local again = assert(c:onboard(build(simple_example("784199554586095"))))
+      assert.is_nil(again.reconciled)
+      assert.are.equal(1, sb:counters().customers.created)
+    end)
+  end
+
+  it("maps 45013 (compliance investigation) with the ECRN from the message", function()
+    local data, err = c:onboard(build(simple_example("784000000045013")))
+    assert.is_nil(data)
+    assert.are.equal("business", err.kind)
+    assert.are.equal(45013, err.code)
+    assert.are.equal("UNDER_COMPLIANCE_INVESTIGATION", err.name)
+    assert.are.equal(406, err.http_status)
+    assert.matches("^%d+$", err.ecrn)
+    assert.is_truthy(sb:customer(err.ecrn))
+    assert.matches("^%x+$", err.request_id)
+  end)
+
+  it("maps 45051 (blocked)", function()
+    local _, err = c:onboard(build(simple_example("784000000045051")))
+    assert.are.equal("business", err.kind)
+    assert.are.equal(45051, err.code)
+    assert.are.equal("CUSTOMER_BLOCKED", err.name)
+    assert.are.equal(406, err.status_code)
+  end)
+
+  it("maps 502 / 40001 (backend technical problem) and looks the customer up", function()
+    local _, err = c:onboard(build(simple_example("784000000040001")))
+    assert.are.equal("server", err.kind)
+    assert.are.equal(40001, err.code)
+    assert.are.equal("BACKEND_TECHNICAL_PROBLEM", err.name)
+    assert.are.equal(502, err.http_status)
+    assert.are.equal(0, n(sb:counters().customers.created))
+    assert.are.equal(1, sb:counters().calls["/caas/api/v2/customer/validate"])
+  end)
+
+  it("maps 45053 (invalid master data): HTTP 400, status_code 406", function()
+    if has_customer then
+      pending("cdp.customer validates nationality itself; the 45053 answer is mapped from the raw body below")
+      return
+    end
+    local t = simple_example("784199554586096")
+    t.nationality = "QQ"
+    local _, err = c:onboard(build(t))
+    assert.are.equal("validation", err.kind)
+    assert.are.equal(45053, err.code)
+    assert.are.equal("INVALID_MASTER_DATA", err.name)
+    assert.are.equal(400, err.http_status)
+    assert.are.equal(406, err.status_code)
+    assert.are.equal("Invalid Nationality QQ!", err.message)
+  end)
+
+  it("maps 40002 (missing mandatory field) with details", function()
+    if has_customer then
+      pending("cdp.customer refuses a missing first_name before sending")
+      return
+    end
+    local t = simple_example("784199554586097")
+    t.first_name = nil
+    local _, err = c:onboard(build(t))
+    assert.are.equal("validation", err.kind)
+    assert.are.equal(40002, err.code)
+    assert.are.equal("VALIDATION_FAILED", err.name)
+    assert.is_string(err.details.firstName)
+  end)
+
+  it("maps 45032 (update of an unknown customer)", function()
+    local t = simple_example("784199554586098")
+    t.ecrn = "7841999999999999"
+    local _, err = c:onboard(build(t))
+    assert.are.equal("business", err.kind)
+    assert.are.equal(45032, err.code)
+    assert.are.equal("CUSTOMER_UPDATE_FAILED", err.name)
+    assert.are.equal(404, err.http_status)
+  end)
+
+  it("updates an existing customer when the payload carries its ecrn", function()
+    local data = assert(c:onboard(build(simple_example("784199554586099"))))
+    local t = simple_example("784199554586099")
+    t.ecrn = data.ecrn
+    t.first_name = "UPDATED"
+    local again = assert(c:onboard(build(t)))
+    assert.are.equal(data.ecrn, again.ecrn)
+    assert.are.equal(1, sb:counters().customers.updated)
+    assert.are.equal("UPDATED", sb:customer(data.ecrn).first_name)
+  end)
+end)
