@@ -6,7 +6,8 @@
 --                             callback_attempts = 5, callback_backoff = 0.2, callback_ca = nil,
 --                             max_body_mb = 128, lifetime = 1800 }
 --   -- a fresh temp dir, a free port, and this process as the watched PID: the
---   -- sandbox stops by itself when the spec run dies (and after 30 minutes).
+--   -- sandbox stops by itself when the spec run dies (and after 30 minutes); the next
+--   -- start removes directories that such runs left behind (sandbox.sweep()).
 --   sb.base_url, sb.ca_file (nil with http = true), sb.dir, sb.port, sb.pid (nginx master)
 --   sb.env        -- CDP_BASE_URL, CDP_CLIENT_ID, CDP_CLIENT_SECRET, CDP_USERNAME,
 --                 -- CDP_PASSWORD, CDP_SCOPE, CDP_CA_FILE
@@ -72,10 +73,27 @@ local function random_port()
   return math.random(20000, 32000)  -- below Linux's ephemeral ports, which client sockets use
 end
 
+local PREFIX = "/tmp/cdp-sandbox-spec."
+
+--- Remove the directories of spec sandboxes whose spec run died (their
+-- nginx stopped by itself, but nobody was left to remove the directory).
+function sandbox.sweep()
+  local p = io.popen("ls -d " .. PREFIX .. "* 2>/dev/null")
+  for dir in p:lines() do
+    local settings = fs.read(dir .. "/settings.json")
+    local watched = tonumber(settings and settings:match('"watch_pid":(%d+)'))
+    if watched and not fs.alive(watched) and not control.status(dir).running then
+      fs.run("rm -rf " .. fs.quote(dir))
+    end
+  end
+  p:close()
+end
+
 --- Start a sandbox in a fresh temp dir on a free port; raises on failure.
 function sandbox.start(opts)
   opts = opts or {}
-  local dir = fs.capture("mktemp -d /tmp/cdp-sandbox-spec.XXXXXX")
+  sandbox.sweep()
+  local dir = fs.capture("mktemp -d " .. PREFIX .. "XXXXXX")
   assert(dir ~= "", "mktemp failed")
   local settings = {
     dir = dir, http = opts.http or false, workers = opts.workers or 1,
