@@ -175,6 +175,7 @@ describe("sandbox AML alert callback over HTTPS", function()
     sb:close_alert(ecrn, "accept")
     local counts = wait_for(sb, function(c) return c.callbacks.attempts == 1 end)
     sb:stop()
+    assert.truthy(counts.callbacks.log[1], "no callback attempt recorded")
     return counts.callbacks.log[1]
   end
 
