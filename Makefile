@@ -98,9 +98,10 @@ rockspec:
 # sources except the Lua bindings. SAN="-fsanitize=address,undefined" builds
 # them (and the modules) with sanitizers; objects go to build/<abi>/obj.
 C_TEST_SRCS := $(filter-out src/core.c src/lclient.c src/sys.c,$(SRCS))
-C_TESTS := $(patsubst spec/c/%.c,build/c/%,$(wildcard spec/c/*.c))
+C_TEST_DIR := build/c$(if $(SAN),-san)
+C_TESTS := $(patsubst spec/c/%.c,$(C_TEST_DIR)/%,$(wildcard spec/c/*.c))
 
-build/c/%: spec/c/%.c $(C_TEST_SRCS) $(HDRS) Makefile
+$(C_TEST_DIR)/%: spec/c/%.c $(C_TEST_SRCS) $(HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(OPT) $(SAN) $(CPPFLAGS_ALL) -o $@ $< $(C_TEST_SRCS) $(LIBS)
 
