@@ -20,9 +20,16 @@ build = {
     ["cdp.core"] = {
       sources = {
         -- sources:begin
+        "src/b64.c",
+        "src/body.c",
         "src/core.c",
         "src/digest.c",
+        "src/http.c",
+        "src/jsonflat.c",
+        "src/lclient.c",
+        "src/secret.c",
         "src/sys.c",
+        "src/token.c",
         -- sources:end
       },
       defines = { "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE" },
@@ -37,6 +44,7 @@ build = {
     ["cdp.cli"] = "lua/cdp/cli/init.lua",
     ["cdp.cli.lookup"] = "lua/cdp/cli/lookup.lua",
     ["cdp.cli.sandbox"] = "lua/cdp/cli/sandbox.lua",
+    ["cdp.client"] = "lua/cdp/client.lua",
     ["cdp.config"] = "lua/cdp/config.lua",
     ["cdp.document"] = "lua/cdp/document.lua",
     ["cdp.errors"] = "lua/cdp/errors.lua",
