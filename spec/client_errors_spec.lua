@@ -215,6 +215,19 @@ describe("cdp.client errors", function()
       assert.is_true(err.retryable)
     end)
 
+    it("caps the size of a response: kind protocol beyond max_response_bytes", function()
+      -- A token answer is about 300 bytes and a found customer's lookup more:
+      -- 256 bytes stops the first answer that passes it.
+      local small = cdp.client(options_for(sb, { max_response_bytes = 256, scope = "openid " .. sb.env.CDP_SCOPE }))
+      local data, err = small:lookup(4, "784199554586091")
+      small:close()
+      assert.is_nil(data)
+      assert.are.equal("protocol", err.kind)
+      assert.matches("larger than 256 bytes", err.message)
+      assert.is_false(err.retryable)
+      assert.has_error(function() cdp.client(options_for(sb, { max_response_bytes = 10 })) end)
+    end)
+
     it("talks plain HTTP to a loopback sandbox", function()
       local plain = sandbox.start{ http = true }
       local opts = options_for(plain)

@@ -110,8 +110,8 @@ static int l_client_new(lua_State *L)
     hc.timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
     hc.connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
     double max_response = opt_number(L, 1, "max_response_bytes", 1024 * 1024);
-    if (max_response < 1024)
-        luaL_error(L, "core.client: max_response_bytes must be at least 1024");
+    if (max_response < 256)
+        luaL_error(L, "core.client: max_response_bytes must be at least 256");
     hc.max_response = (size_t)max_response;
 
     cdp_token_config tc;

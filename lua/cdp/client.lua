@@ -361,12 +361,14 @@ local function customer_module()
   return nil
 end
 
+-- A built customer: cdp.customer's, or any object with a metatable, a
+-- `parts` method and its normalized `data` (the extension point for bodies
+-- built elsewhere). A plain table is built by cdp.customer.
 local function is_built(v)
   if type(v) ~= "table" then return false end
   local mod = customer_module()
-  if mod and type(mod.is) == "function" then return mod.is(v) end
-  local mt = getmetatable(v)
-  return mt ~= nil and type(v.parts) == "function" and type(v.data) == "table"
+  if mod and type(mod.is) == "function" and mod.is(v) then return true end
+  return getmetatable(v) ~= nil and type(v.parts) == "function" and type(v.data) == "table"
 end
 
 local function build(t)
