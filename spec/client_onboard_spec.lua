@@ -120,6 +120,20 @@ describe("cdp.client onboarding", function()
     assert.are.equal(1, sb:counters().customers.created)
   end)
 
+  it("sends the streamed body again, whole, after a 401 for a revoked token", function()
+    assert.are.equal(45001, select(2, c:lookup(4, "784199554586089")).code)
+    sb:revoke_tokens("access")
+    local data = assert(c:onboard(build(simple_example("784199554586089"))))
+    local counters = sb:counters()
+    assert.are.equal(1, counters.unauthorized.total)
+    assert.are.equal(2, counters.calls[ONBOARD])
+    assert.are.equal(1, counters.customers.created)
+    local stored = assert(sb:customer(data.ecrn))
+    assert.are.equal(sandbox.sha256_file(IMAGES .. "face.jpg"),
+      stored.documents["customer_classification.profile_photo"].sha256)
+    assert.are.equal(sandbox.sha256_file(IMAGES .. "id-back.jpg"), stored.documents["id_details[1].id_back"].sha256)
+  end)
+
   it("sends an ID number given as a Lua number as its digits, and an empty array as []", function()
     if not has_customer then
       pending("needs cdp.customer (the customer engineer's module) to build the body")

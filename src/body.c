@@ -140,6 +140,13 @@ uint64_t cdp_body_length(const cdp_body *b)
     return b->total;
 }
 
+void cdp_body_restart(cdp_body *b)
+{
+    cdp_body_seek(b, 0);
+    b->high_water = 0;
+    b->error[0] = '\0';
+}
+
 uint64_t cdp_body_high_water(const cdp_body *b)
 {
     return b->high_water;

@@ -31,7 +31,11 @@ size_t cdp_body_read(cdp_body *b, char *buf, size_t n);
 /* Move to `offset` (0 .. length). Returns 0, or -1 when out of range. */
 int cdp_body_seek(cdp_body *b, uint64_t offset);
 
-/* The highest offset ever handed out: 0 means nothing of the body left. */
+/* Back to offset 0 for a new attempt, forgetting what earlier attempts sent. */
+void cdp_body_restart(cdp_body *b);
+
+/* The highest offset handed out since the last restart: 0 means nothing of
+ * the body left in this attempt. */
 uint64_t cdp_body_high_water(const cdp_body *b);
 
 /* Why the last read failed, or "". */

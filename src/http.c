@@ -226,8 +226,7 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
         if (next == NULL)
             goto oom;
         list = next;
-        if (cdp_body_seek(body, 0) != 0)
-            goto oom;
+        cdp_body_restart(body);
     }
     h->errbuf[0] = '\0';
     h->too_large = 0;
