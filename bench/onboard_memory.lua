@@ -44,9 +44,8 @@ local t = {
   customer_classification = { profile_photo = docs.face },
 }
 local customer
-local ok, mod = pcall(require, "cdp.customer")
-if ok then
-  customer = assert((mod.new or mod)(t))
+if type(cdp.customer) == "function" then
+  customer = assert(cdp.customer(t))
 else
   -- Until cdp.customer lands: JSON text around the documents.
   local order = {}

@@ -357,7 +357,21 @@ end
 -- needed so that the client works (lookup, get) without it.
 local function customer_module()
   local ok, mod = pcall(require, "cdp.customer")
-  if ok then return mod end
+  if ok and type(mod) == "table" then return mod end
+  return nil
+end
+
+-- The agreed entry point is cdp.customer(t) -> customer | nil, err.
+local function customer_constructor()
+  local cdp = package.loaded.cdp
+  if type(cdp) == "table" and type(cdp.customer) == "function" then return cdp.customer end
+  local mod = customer_module()
+  if not mod then return nil end
+  for _, name in ipairs({ "new", "build", "customer" }) do
+    if type(mod[name]) == "function" then return mod[name] end
+  end
+  local mt = getmetatable(mod)
+  if mt and mt.__call then return function(t) return mod(t) end end
   return nil
 end
 
@@ -374,9 +388,9 @@ end
 local function build(t)
   if is_built(t) then return t end
   if type(t) ~= "table" then error("onboard: a customer table expected", 3) end
-  local mod = customer_module()
-  if not mod then error("onboard: cdp.customer is not available to build a customer from a table", 3) end
-  local built, err = (mod.new or mod)(t)
+  local make = customer_constructor()
+  if not make then error("onboard: cdp.customer is not available to build a customer from a table", 3) end
+  local built, err = make(t)
   if not built then return nil, err end
   return built
 end
