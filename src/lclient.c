@@ -342,7 +342,7 @@ static int l_request(lua_State *L)
     for (;;) {
         char *token = NULL;
         cdp_token_error terr;
-        if (cdp_token_get(c->token, c->http, &token, &terr) != 0) {
+        if (cdp_token_get(c->token, c->http, (const char *const *)c->headers, c->nheaders, &token, &terr) != 0) {
             request_state_free(c);
             return push_token_failure(L, &terr);
         }

@@ -263,9 +263,17 @@ static void read_refusal(const cdp_http_result *res, cdp_token_error *err)
 }
 
 /* POST the grant. `refresh` NULL: password grant. Returns 0 or -1 (err). */
-static int grant(cdp_token_entry *e, cdp_http *h, const char *refresh, grant_reply *out,
-                 cdp_token_error *err)
+#define MAX_GRANT_HEADERS 40
+
+static int grant(cdp_token_entry *e, cdp_http *h, const char *const *extra, size_t nextra,
+                 const char *refresh, grant_reply *out, cdp_token_error *err)
 {
+    const char *headers[MAX_GRANT_HEADERS];
+    size_t nh = 0;
+    headers[nh++] = "Content-Type: application/x-www-form-urlencoded";
+    headers[nh++] = "Accept: application/json";
+    for (size_t i = 0; i < nextra && nh < MAX_GRANT_HEADERS; i++)
+        headers[nh++] = extra[i];
     form_buf form = {0};
     form_field(&form, "grant_type", refresh ? "refresh_token" : "password");
     if (refresh == NULL && e->scope[0])
@@ -287,12 +295,8 @@ static int grant(cdp_token_entry *e, cdp_http *h, const char *refresh, grant_rep
         set_error(err, CDP_TOKEN_INTERNAL, "out of memory");
         return -1;
     }
-    static const char *const headers[] = {
-        "Content-Type: application/x-www-form-urlencoded",
-        "Accept: application/json",
-    };
     cdp_http_result res;
-    int rc = cdp_http_perform(h, "POST", e->token_url, headers, 2, body, 0, &res);
+    int rc = cdp_http_perform(h, "POST", e->token_url, headers, nh, body, 0, &res);
     cdp_body_free(body);
     form_free(&form);
     if (rc != 0) {
@@ -344,7 +348,8 @@ static int copy_access(cdp_token_entry *e, char **token, cdp_token_error *err)
     return 0;
 }
 
-int cdp_token_get(cdp_token_entry *e, cdp_http *h, char **token, cdp_token_error *err)
+int cdp_token_get(cdp_token_entry *e, cdp_http *h, const char *const *headers, size_t nheaders,
+                  char **token, cdp_token_error *err)
 {
     *token = NULL;
     memset(err, 0, sizeof *err);
@@ -393,7 +398,7 @@ int cdp_token_get(cdp_token_entry *e, cdp_http *h, char **token, cdp_token_error
     long refresh_grants = 0, password_grants = 0, refused = 0;
     double started = now_monotonic();
     if (refresh != NULL) {
-        rc = grant(e, h, refresh, &reply, err);
+        rc = grant(e, h, headers, nheaders, refresh, &reply, err);
         if (rc == 0) {
             refresh_grants++;
         } else if (err->status == CDP_TOKEN_REFUSED) {
@@ -403,7 +408,7 @@ int cdp_token_get(cdp_token_entry *e, cdp_http *h, char **token, cdp_token_error
     }
     if (refresh == NULL || refused_refresh) {
         started = now_monotonic();
-        rc = grant(e, h, NULL, &reply, err);
+        rc = grant(e, h, headers, nheaders, NULL, &reply, err);
         if (rc == 0)
             password_grants++;
         else if (err->status == CDP_TOKEN_REFUSED)

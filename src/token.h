@@ -49,8 +49,10 @@ cdp_token_entry *cdp_token_acquire(const cdp_token_config *cfg);
 void cdp_token_release(cdp_token_entry *e);
 
 /* A valid access token (malloc'd; free it with cdp_secret_free), fetched with
- * `h` when needed. Returns 0, or -1 with `err` filled. */
-int cdp_token_get(cdp_token_entry *e, cdp_http *h, char **token, cdp_token_error *err);
+ * `h` when needed, sending the caller's static `headers` too (a gateway's
+ * X-API-Key). Returns 0, or -1 with `err` filled. */
+int cdp_token_get(cdp_token_entry *e, cdp_http *h, const char *const *headers, size_t nheaders,
+                  char **token, cdp_token_error *err);
 
 /* The API refused `token` (401): forget it if it is still the current one. */
 void cdp_token_invalidate(cdp_token_entry *e, const char *token);

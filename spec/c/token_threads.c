@@ -118,7 +118,7 @@ static void *worker(void *arg)
     long i = (long)arg;
     cdp_token_error err;
     pthread_barrier_wait(&start_line);
-    if (cdp_token_get(entry, handles[i], &got[i], &err) != 0)
+    if (cdp_token_get(entry, handles[i], NULL, 0, &got[i], &err) != 0)
         fprintf(stderr, "thread %ld: %s\n", i, err.message);
     return NULL;
 }
@@ -159,7 +159,7 @@ int main(void)
     /* Prime the cache with the 1-second token, then let it expire. */
     char *first = NULL;
     cdp_token_error terr;
-    if (cdp_token_get(entry, prime, &first, &terr) != 0) {
+    if (cdp_token_get(entry, prime, NULL, 0, &first, &terr) != 0) {
         fprintf(stderr, "first token: %s\n", terr.message);
         return 2;
     }
