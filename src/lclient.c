@@ -12,7 +12,7 @@
  *               oauth_error, request_sent, curl_code }
  * client:stats() -> { connects, password_grants, refresh_grants, refused, fetches, clients }
  * client:close()
- * core.sleep(seconds)
+ * core.sleep(seconds), core.jitter() -> [0, 1)
  *
  * Everything a request allocates is owned by the client userdata until the
  * next request or its __gc, so a Lua error (out of memory while pushing the
@@ -24,9 +24,12 @@
 #include "token.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/rand.h>
 
 #define CLIENT_MT "cdp.core.client"
 #define MAX_STATIC_HEADERS 32
@@ -445,6 +448,18 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
+/* core.jitter() -> a number in [0, 1) from OpenSSL's generator: backoff
+ * jitter that differs between processes without touching math.random's seed,
+ * which belongs to the application. */
+static int l_jitter(lua_State *L)
+{
+    uint32_t r = 0;
+    if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+        r = (uint32_t)clock();
+    lua_pushnumber(L, (lua_Number)r / 4294967296.0);
+    return 1;
+}
+
 static const luaL_Reg client_methods[] = {
     {"request", l_request},
     {"stats", l_stats},
@@ -468,4 +483,6 @@ void cdp_lclient_register(lua_State *L)
     lua_setfield(L, -2, "client");
     lua_pushcfunction(L, l_sleep);
     lua_setfield(L, -2, "sleep");
+    lua_pushcfunction(L, l_jitter);
+    lua_setfield(L, -2, "jitter");
 }

@@ -288,7 +288,7 @@ local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 local function pause(self, attempt)
   -- Exponential backoff with full jitter, capped at 5 s.
   local ceiling = math.min(5, self.backoff * 2 ^ (attempt - 1))
-  core.sleep(ceiling * (0.5 + math.random() / 2))
+  core.sleep(ceiling * (0.5 + core.jitter() / 2))
 end
 
 -- Nothing of the request left (DNS, connect, or the token call's own connect).
