@@ -218,6 +218,24 @@ describe("cdp.client errors", function()
       assert.is_true(err.retryable)
     end)
 
+    it("loads an mTLS certificate and key, and gives kind tls when they cannot be read", function()
+      local dir = sb.dir .. "/mtls"
+      assert(os.execute("mkdir -p " .. dir .. " && openssl req -x509 -newkey rsa:2048 -nodes -days 1"
+        .. " -subj /CN=cdp-spec-client -keyout " .. dir .. "/key.pem -out " .. dir .. "/cert.pem 2>/dev/null"))
+      local scope = "openid " .. sb.env.CDP_SCOPE
+      local good = cdp.client(options_for(sb, { client_cert = dir .. "/cert.pem", client_key = dir .. "/key.pem",
+                                               scope = scope }))
+      local _, err = good:lookup(4, "784199554586091")
+      good:close()
+      assert.are.equal(45001, err.code)
+      local bad = cdp.client(options_for(sb, { client_cert = dir .. "/missing.pem", client_key = dir .. "/key.pem",
+                                              scope = scope }))
+      _, err = bad:lookup(4, "784199554586091")
+      bad:close()
+      assert.are.equal("tls", err.kind)
+      assert.is_false(err.retryable)
+    end)
+
     it("caps the size of a response: kind protocol beyond max_response_bytes", function()
       -- A token answer is about 300 bytes and a found customer's lookup more:
       -- 256 bytes stops the first answer that passes it.
