@@ -1,8 +1,10 @@
 --- cdp: the Lua SDK for the CDP's Partner Onboarding Service.
 -- local cdp = require "cdp"
 local client = require "cdp.client"
+local customer = require "cdp.customer"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
+local json = require "cdp.json"
 
 local cdp = {
   _VERSION = "0.1.0",
@@ -10,6 +12,8 @@ local cdp = {
   file = document.file,
   bytes = document.bytes,
   client = client.new,
+  customer = customer.new,
+  null = json.null,  -- an explicit JSON null (lua-cjson's)
 }
 
 return cdp

@@ -1,0 +1,153 @@
+--- cdp.customer: a customer for onboarding, validated before anything is sent.
+--
+--   local c, err = cdp.customer(t [, { rules = {…}, record = rec }])
+--   -- err.kind == "validation"; err.errors = { {path = "id_details[2].date_of_expiry", message = …}, … }
+--   c.data       -- the normalized table (what goes on the wire)
+--   c.warnings   -- values the CDP takes but that look wrong, same shape as errors
+--   c:render()   -- the JSON that would be sent, documents as {content_type, size, sha256}
+--   c:parts()    -- the wire body: strings of JSON and documents (their base64 goes between)
+--
+-- Partner rules are functions `(customer_data, record) -> true | nil, message`
+-- that run once the schema checks pass, and report like any other error.
+local document = require "cdp.document"
+local errors = require "cdp.errors"
+local json = require "cdp.json"
+local schema = require "cdp.schema"
+local validate = require "cdp.validate"
+
+local customer = {}
+
+local Customer = {}
+Customer.__index = Customer
+
+local function today()
+  return os.date("!%Y-%m-%d")
+end
+
+-- Checks across fields, after the schema's own. Dates are YYYY-MM-DD, so
+-- string order is date order.
+local function cross_checks(ctx, data, now)
+  local dob = data.date_of_birth
+  if type(dob) == "string" and validate.date(dob) and dob >= now then
+    ctx:error("date_of_birth", "must be in the past")
+  end
+  local has_front = false
+  for i, id in ipairs(type(data.id_details) == "table" and data.id_details or {}) do
+    if type(id) == "table" then
+      local path = ("id_details[%d]"):format(i)
+      local issued, expiry = id.issued_on, id.date_of_expiry
+      if type(issued) == "string" and type(expiry) == "string" and validate.date(issued)
+        and validate.date(expiry) and expiry <= issued then
+        ctx:error(path .. ".date_of_expiry", "must be after issued_on (" .. issued .. ")")
+      end
+      if type(issued) == "string" and validate.date(issued) and issued > now then
+        ctx:error(path .. ".issued_on", "is in the future")
+      end
+      if id.id_front ~= nil and id.id_front ~= json.null then has_front = true end
+      if type(expiry) == "string" and validate.date(expiry) and expiry < now then
+        ctx:warn(path .. ".date_of_expiry", "the ID has expired")
+      end
+    end
+  end
+  if type(data.id_details) == "table" and #data.id_details > 0 and not has_front then
+    ctx:error("id_details", "at least one ID needs a front image (id_front)")
+  end
+end
+
+local function run_rules(ctx, rules, data, record)
+  for i, rule in ipairs(rules) do
+    local ok, passed, message = pcall(rule, data, record)
+    if not ok then
+      ctx:error("rules[" .. i .. "]", "rule raised an error: " .. tostring(passed))
+    elseif not passed then
+      ctx:error("rules[" .. i .. "]", tostring(message or "rule failed"))
+    end
+  end
+end
+
+local function summary(list)
+  local first = list[1]
+  local where = first.path ~= "" and first.path or "customer"
+  if #list == 1 then return ("invalid customer: %s: %s"):format(where, first.message) end
+  return ("invalid customer: %d problems, first %s: %s"):format(#list, where, first.message)
+end
+
+--- Build a customer from `t`. Returns the customer, or nil and a validation
+-- error listing every problem. `opts.rules`: partner rules; `opts.record`:
+-- the source record, passed to the rules; `opts.today`: YYYY-MM-DD (tests).
+function customer.new(t, opts)
+  if customer.is(t) then return t end
+  if type(t) ~= "table" then error("cdp.customer: a table expected", 2) end
+  opts = opts or {}
+  if opts.rules ~= nil and type(opts.rules) ~= "table" then error("cdp.customer: rules must be a list", 2) end
+  for i, rule in ipairs(opts.rules or {}) do
+    if type(rule) ~= "function" then error("cdp.customer: rules[" .. i .. "] is not a function", 2) end
+  end
+  local data, errs, warnings = validate.check(t, schema.customer)
+  local ctx = setmetatable({ errors = errs, warnings = warnings }, validate.Context)
+  if #errs == 0 then cross_checks(ctx, data, opts.today or today()) end
+  if #errs == 0 then run_rules(ctx, opts.rules or {}, data, opts.record) end
+  if #errs > 0 then
+    return nil, errors.new { kind = "validation", message = summary(errs), errors = errs, warnings = warnings }
+  end
+  return setmetatable({ data = data, warnings = warnings }, Customer)
+end
+
+function customer.is(v)
+  return getmetatable(v) == Customer
+end
+
+--- The first ID (type, number): how an onboarding of unknown outcome is looked up.
+function Customer:first_id()
+  local id = self.data.id_details[1]
+  return id.id_type, id.id_number
+end
+
+local function wire_document(out, doc, flat)
+  if not flat then out:put("{") end
+  if document.is(doc) then
+    out:put('"base64_data":"')
+    out:part(doc)
+    out:put('","content_type":', json.string(doc.content_type))
+  else
+    out:put('"base64_data":', json.string(doc.base64_data), ',"content_type":', json.string(doc.content_type))
+  end
+  if not flat then out:put("}") end
+end
+
+--- The request body as parts: JSON text (strings) and documents, each
+-- document standing for the base64 of its bytes between two quotes.
+function Customer:parts()
+  return json.encode_parts(self.data, schema.customer, wire_document)
+end
+
+local function base64_size(b64)
+  local pad = b64:match("(=*)$")
+  return math.floor(#b64 / 4) * 3 - #pad
+end
+
+local function placeholder(out, doc, flat)
+  local ct, size, sha
+  if document.is(doc) then
+    ct = doc.content_type
+    sha, size = doc:digest()
+    if not sha then error("cdp.customer:render: " .. tostring(size)) end
+  else
+    ct, size, sha = doc.content_type, base64_size(doc.base64_data), "(given as base64)"
+  end
+  if not flat then out:put("{") end
+  out:put('"content_type":', json.string(ct), ',"size":', json.number(size), ',"sha256":', json.string(sha))
+  if not flat then out:put("}") end
+end
+
+--- The JSON that would be sent, keys in schema order, each document shown
+-- as {content_type, size, sha256}: for diffing a mapping's output.
+function Customer:render()
+  return json.encode(self.data, schema.customer, placeholder)
+end
+
+function Customer:__tostring()
+  return "cdp.customer(" .. tostring(self.data.first_name) .. " " .. tostring(self.data.last_name) .. ")"
+end
+
+return setmetatable(customer, { __call = function(_, ...) return customer.new(...) end })

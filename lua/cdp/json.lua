@@ -1,0 +1,122 @@
+--- cdp.json: an ordered JSON writer for request bodies and renders.
+-- lua-cjson decodes; it cannot write these bodies: it loses integers above
+-- 14 digits, writes an empty table as {}, orders keys at random and would
+-- hold every document's base64 in memory. This writer walks a value with its
+-- schema (cdp.schema): keys in schema order, integers exact, arrays as [],
+-- explicit nulls kept, and each document handed to a callback.
+local cjson = require "cjson"
+
+local json = {}
+
+--- The explicit JSON null (the same value lua-cjson decodes `null` to).
+json.null = cjson.null
+
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+--- A JSON string literal. The text is expected to be valid UTF-8 (the
+-- validator refuses anything else); control characters are escaped.
+function json.string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESCAPES[c] or ("\\u%04x"):format(c:byte())
+  end) .. '"'
+end
+
+local math_type = math.type or function(n)
+  if n == math.floor(n) then return "integer" end
+  return "float"
+end
+
+--- A JSON number; integers exactly, whatever their size.
+function json.number(n)
+  if n ~= n or n == math.huge or n == -math.huge then error("cdp.json: cannot write " .. tostring(n)) end
+  if math_type(n) == "integer" then return ("%d"):format(n) end
+  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%.0f"):format(n) end
+  return ("%.17g"):format(n)
+end
+
+local write_value
+
+local function write_object(out, value, spec, on_document)
+  out:put("{")
+  local first = true
+  local flat = spec.flat_document
+  for _, field in ipairs(spec.fields) do
+    local v = value[field.name]
+    if v ~= nil then
+      if not first then out:put(",") end
+      first = false
+      if field.name == flat then
+        -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
+        on_document(out, v, true)
+      else
+        out:put(json.string(field.name), ":")
+        write_value(out, v, field, on_document)
+      end
+    end
+  end
+  out:put("}")
+end
+
+function write_value(out, v, spec, on_document)
+  if v == json.null then return out:put("null") end
+  local t = type(v)
+  if spec and spec.type == "document" then return on_document(out, v, false) end
+  if t == "string" then return out:put(json.string(v)) end
+  if t == "number" then return out:put(json.number(v)) end
+  if t == "boolean" then return out:put(v and "true" or "false") end
+  if t ~= "table" then error("cdp.json: cannot write a " .. t) end
+  if spec and spec.type == "array" then
+    out:put("[")
+    for i = 1, #v do
+      if i > 1 then out:put(",") end
+      write_value(out, v[i], spec.items, on_document)
+    end
+    return out:put("]")
+  end
+  if spec and spec.type == "object" then return write_object(out, v, spec, on_document) end
+  error("cdp.json: a table where the schema has no object or array")
+end
+
+-- Collects text pieces and, between them, non-string parts (documents).
+local Buffer = {}
+Buffer.__index = Buffer
+
+function Buffer:put(...)
+  local text = self.text
+  for i = 1, select("#", ...) do text[#text + 1] = select(i, ...) end
+end
+
+function Buffer:part(p)
+  self:flush()
+  self.parts[#self.parts + 1] = p
+end
+
+function Buffer:flush()
+  if #self.text > 0 then
+    self.parts[#self.parts + 1] = table.concat(self.text)
+    self.text = {}
+  end
+end
+
+--- Write `value` by `spec`. `on_document(buffer, doc, flat)` writes each
+-- document: with `flat`, its members only (the caller has opened the object).
+-- Returns the list of parts: strings, and whatever on_document passed to
+-- buffer:part (adjacent strings are merged).
+function json.encode_parts(value, spec, on_document)
+  local out = setmetatable({ text = {}, parts = {} }, Buffer)
+  write_value(out, value, spec, on_document)
+  out:flush()
+  return out.parts
+end
+
+--- Write `value` by `spec` into one string (documents through on_document).
+function json.encode(value, spec, on_document)
+  local parts = json.encode_parts(value, spec, on_document)
+  for _, p in ipairs(parts) do
+    if type(p) ~= "string" then error("cdp.json.encode: a document part in a string encode") end
+  end
+  return table.concat(parts)
+end
+
+return json

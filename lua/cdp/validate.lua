@@ -1,0 +1,323 @@
+--- cdp.validate: checks a customer table against cdp.schema and returns a
+-- normalized copy, with every problem at once, each at its path
+-- (`id_details[2].date_of_expiry`, 1-based).
+--
+-- Coercions lose nothing: a number where text is wanted becomes its exact
+-- digits; "true"/"false"/"1"/"0" become booleans; digit strings become
+-- integers; text is trimmed; country names and alpha-3 codes become alpha-2;
+-- phone numbers lose spaces and dashes. Anything ambiguous is an error.
+local document = require "cdp.document"
+local iso = require "cdp.iso"
+local json = require "cdp.json"
+local records = require "cdp.records"
+
+local validate = {}
+
+local Context = {}
+Context.__index = Context
+
+function Context:error(path, message)
+  self.errors[#self.errors + 1] = { path = path, message = message }
+end
+
+function Context:warn(path, message)
+  self.warnings[#self.warnings + 1] = { path = path, message = message }
+end
+
+local function join(path, name)
+  if path == "" then return name end
+  return path .. "." .. name
+end
+
+-- Levenshtein distance, for "did you mean" on unknown field names.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function suggestion(name, spec)
+  local best, best_d
+  for _, f in ipairs(spec.fields) do
+    local d = distance(name, f.name)
+    if d <= math.max(1, math.floor(#f.name / 3)) and (not best_d or d < best_d) then
+      best, best_d = f.name, d
+    end
+  end
+  return best
+end
+
+local function describe(v)
+  if document.is(v) then return "a document" end
+  if v == json.null then return "null" end
+  local t = type(v)
+  if t == "table" then return (v[1] ~= nil or next(v) == nil) and "a list" or "an object" end
+  if t == "string" then return "text" end
+  return "a " .. t
+end
+
+-- Characters, not bytes (the text is valid UTF-8 by then).
+local function length(s)
+  local _, n = s:gsub("[^\128-\191]", "")
+  return n
+end
+
+local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+--- Year, month and day of a real calendar date written YYYY-MM-DD, or nil.
+function validate.date(s)
+  local y, m, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  if not y then return nil end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m < 1 or m > 12 or d < 1 then return nil end
+  local leap = (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
+  local max = (m == 2 and leap) and 29 or DAYS[m]
+  if d > max then return nil end
+  return y, m, d
+end
+
+local E164 = "^%+[1-9]%d%d%d%d%d%d+$"  -- + and 7 to 15 digits (length checked apart)
+
+local function clean_phone(s)
+  return (s:gsub("[%s%-%.%(%)]", ""))
+end
+
+local FORMATS = {}
+
+function FORMATS.country(ctx, path, s)
+  local code = iso.country(s)
+  if not code then return ctx:error(path, ("not an ISO 3166 country: %q"):format(s)) end
+  return code
+end
+
+function FORMATS.currency(ctx, path, s)
+  local up = s:upper()
+  if not iso.is_currency(up) then return ctx:error(path, ("not an ISO 4217 currency: %q"):format(s)) end
+  return up
+end
+
+function FORMATS.date(ctx, path, s)
+  if not validate.date(s) then
+    return ctx:error(path, ("not a real date in YYYY-MM-DD form: %q"):format(s))
+  end
+  return s
+end
+
+function FORMATS.e164(ctx, path, s)
+  local n = clean_phone(s)
+  if not n:match(E164) or #n > 16 then
+    return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s))
+  end
+  return n
+end
+
+function FORMATS.phone(ctx, path, s)
+  local n = clean_phone(s)
+  if n:sub(1, 1) == "+" then return FORMATS.e164(ctx, path, s) end
+  if not n:match("^%d+$") or #n < 5 or #n > 15 then
+    return ctx:error(path, ("not a phone number: %q"):format(s))
+  end
+  -- The CDP takes local numbers here from partners (NOTES.md), but E.164 is what it documents.
+  ctx:warn(path, "local number without a country code; E.164 (+…) expected")
+  return n
+end
+
+function FORMATS.email(ctx, path, s)
+  if not s:match("^[^@%s]+@[^@%s]+%.[^@%s%.]+$") then
+    return ctx:error(path, ("not an email address: %q"):format(s))
+  end
+  return s
+end
+
+function FORMATS.numeric(ctx, path, s)
+  if not s:match("^%d+$") then return ctx:error(path, "must be digits only") end
+  return s
+end
+
+local TYPES = {}
+
+function TYPES.string(ctx, path, v, field)
+  if type(v) == "number" then
+    if v ~= math.floor(v) then
+      return ctx:error(path, "a number with a fraction where text is expected; give it as text")
+    end
+    v = json.number(v)
+  elseif type(v) ~= "string" then
+    return ctx:error(path, "expected text, got " .. describe(v))
+  end
+  if not records.valid_utf8(v) then return ctx:error(path, "not valid UTF-8") end
+  v = v:match("^%s*(.-)%s*$")
+  if v == "" then
+    if field.required then return ctx:error(path, "is required (empty)") end
+    return v  -- the CDP takes "" for optional fields (NOTES.md)
+  end
+  if field.enum then
+    local canonical
+    for _, allowed in ipairs(field.enum) do
+      if allowed:lower() == v:lower() then canonical = allowed end
+    end
+    if not canonical then
+      return ctx:error(path, ("must be one of %s: %q"):format(table.concat(field.enum, ", "), v))
+    end
+    v = canonical
+  end
+  if field.format then
+    v = FORMATS[field.format](ctx, path, v)
+    if v == nil then return nil end
+  end
+  if field.max and length(v) > field.max then
+    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, length(v)))
+  end
+  return v
+end
+
+function TYPES.integer(ctx, path, v)
+  if type(v) == "string" then
+    local s = v:match("^%s*(.-)%s*$")
+    if s == "" then
+      ctx:warn(path, "empty value for a number; left out")
+      return nil
+    end
+    if not s:match("^[+-]?%d+$") or #s > 16 then
+      return ctx:error(path, ("expected a whole number, got %q"):format(s))
+    end
+    v = tonumber(s)
+  elseif type(v) ~= "number" then
+    return ctx:error(path, "expected a whole number, got " .. describe(v))
+  end
+  if v ~= math.floor(v) or math.abs(v) >= 2 ^ 53 then
+    return ctx:error(path, "expected a whole number, got " .. tostring(v))
+  end
+  return math.tointeger and math.tointeger(v) or v
+end
+
+function TYPES.digits(ctx, path, v, field)
+  if type(v) == "number" then return TYPES.integer(ctx, path, v) end
+  if type(v) ~= "string" then return ctx:error(path, "expected digits, got " .. describe(v)) end
+  local s = v:match("^%s*(.-)%s*$")
+  if s ~= "" and not s:match("^%d+$") then return ctx:error(path, ("expected digits, got %q"):format(s)) end
+  if field.max and #s > field.max then
+    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, #s))
+  end
+  return s  -- a digit string stays a string: the CDP takes both (NOTES.md)
+end
+
+local BOOLEANS = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false }
+
+function TYPES.boolean(ctx, path, v)
+  if type(v) == "boolean" then return v end
+  if type(v) == "number" and (v == 0 or v == 1) then return v == 1 end
+  if type(v) == "string" then
+    local b = BOOLEANS[v:match("^%s*(.-)%s*$"):lower()]
+    if b ~= nil then return b end
+    return ctx:error(path, ("expected true or false, got %q"):format(v))
+  end
+  return ctx:error(path, "expected true or false, got " .. describe(v))
+end
+
+local CONTENT_TYPES = document.content_types
+
+function TYPES.document(ctx, path, v)
+  if document.is(v) then
+    local ok, why = v:check()
+    if not ok then return ctx:error(path, why) end
+    return v
+  end
+  if type(v) == "table" and v.base64_data ~= nil then
+    -- The API's own shape, already encoded by the partner.
+    local b64, ct = v.base64_data, v.content_type
+    for k in pairs(v) do
+      if k ~= "base64_data" and k ~= "content_type" then
+        ctx:error(join(path, tostring(k)), "unknown field of a document (base64_data, content_type)")
+      end
+    end
+    if type(b64) ~= "string" or b64 == "" or #b64 % 4 ~= 0 or not b64:match("^[%w+/]+=?=?$") then
+      return ctx:error(join(path, "base64_data"), "not base64")
+    end
+    if not CONTENT_TYPES[ct] then
+      return ctx:error(join(path, "content_type"), "must be image/jpeg, image/png or application/pdf")
+    end
+    return { base64_data = b64, content_type = ct }
+  end
+  return ctx:error(path, "expected a document (cdp.file, cdp.bytes or {base64_data, content_type}), got "
+    .. describe(v))
+end
+
+local check_value
+
+function TYPES.array(ctx, path, v, field)
+  if type(v) ~= "table" or document.is(v) then
+    return ctx:error(path, "expected a list, got " .. describe(v))
+  end
+  local n = #v
+  for k in pairs(v) do
+    if type(k) ~= "number" or k < 1 or k > n or k ~= math.floor(k) then
+      return ctx:error(path, "expected a list, got " .. describe(v))
+    end
+  end
+  if field.min_items and n < field.min_items then
+    return ctx:error(path, ("needs at least %d item%s"):format(field.min_items, field.min_items > 1 and "s" or ""))
+  end
+  local out = {}
+  for i = 1, n do
+    out[i] = check_value(ctx, ("%s[%d]"):format(path, i), v[i], field.items)
+  end
+  return out
+end
+
+function TYPES.object(ctx, path, v, spec)
+  if type(v) ~= "table" or document.is(v) or (v[1] ~= nil) then
+    return ctx:error(path, "expected an object, got " .. describe(v))
+  end
+  if spec.flat_document and v.base64_data ~= nil then
+    -- {base64_data, content_type, document_id}: the API's shape of an additional doc
+    v = { [spec.flat_document] = { base64_data = v.base64_data, content_type = v.content_type },
+          document_id = v.document_id }
+  end
+  local out = {}
+  for k in pairs(v) do
+    if not spec.by_name[k] then
+      local name = tostring(k)
+      local near = type(k) == "string" and suggestion(k, spec)
+      ctx:error(join(path, name), near and ("unknown field; did you mean %s?"):format(near) or "unknown field")
+    end
+  end
+  for _, field in ipairs(spec.fields) do
+    local fpath = join(path, field.name)
+    local value = v[field.name]
+    if value == nil or value == json.null then
+      if field.required then
+        ctx:error(fpath, value == nil and "is required" or "is required (null given)")
+      elseif value == json.null then
+        out[field.name] = json.null  -- an explicit null goes out as null (NOTES.md)
+      end
+    else
+      out[field.name] = check_value(ctx, fpath, value, field)
+    end
+  end
+  return out
+end
+
+function check_value(ctx, path, v, field)
+  return TYPES[field.type](ctx, path, v, field)
+end
+
+--- Check `value` against `spec` (an object of cdp.schema). Returns the
+-- normalized copy, the list of errors and the list of warnings.
+function validate.check(value, spec)
+  local ctx = setmetatable({ errors = {}, warnings = {} }, Context)
+  local out = check_value(ctx, "", value, spec)
+  return out, ctx.errors, ctx.warnings
+end
+
+validate.Context = Context
+
+return validate
