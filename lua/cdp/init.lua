@@ -5,6 +5,7 @@ local customer = require "cdp.customer"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
 local json = require "cdp.json"
+local mapping = require "cdp.mapping"
 
 local cdp = {
   _VERSION = "0.1.0",
@@ -13,6 +14,7 @@ local cdp = {
   bytes = document.bytes,
   client = client.new,
   customer = customer.new,
+  mapping = mapping,  -- cdp.mapping{…}, and its helpers: cdp.mapping.date(…), …
   null = json.null,  -- an explicit JSON null (lua-cjson's)
 }
 

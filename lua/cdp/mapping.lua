@@ -1,0 +1,307 @@
+--- cdp.mapping: partner records to customers, in a few readable lines.
+--
+--   local cdp = require "cdp"
+--   local m = cdp.mapping
+--   return cdp.mapping {
+--     first_name    = m.name("Full Name", "first"),
+--     last_name     = m.name("Full Name", "last"),
+--     date_of_birth = m.date("Date of Birth", "%d/%m/%Y"),
+--     nationality   = "Nationality",                       -- a column, as it is
+--     primary_mobile_number = m.phone("Mobile", "AE"),
+--     channel       = m.const("WEB"),
+--     id_details    = { { id_type = 4, id_number = "Emirates ID",
+--                         id_front = m.file("images/%s", "Front Image") } },
+--     rules = { function(customer, record) … end },
+--     key   = "Customer ID",                                -- names the record in reports
+--   }
+--
+-- A field's value is: a column name (string); a function `(record, ctx) ->
+-- value | nil, message` (the helpers below make such functions); a number or
+-- boolean constant (m.const for text constants); a table of the same for a
+-- nested object, or a list of them for an array. Empty cells leave a field
+-- out; an item or object whose fields are all out is left out.
+-- A mapping script returns such a mapping, or a plain function
+-- `(record) -> customer table | nil, message`.
+local customer = require "cdp.customer"
+local document = require "cdp.document"
+local errors = require "cdp.errors"
+local iso = require "cdp.iso"
+local phone = require "cdp.phone"
+local schema = require "cdp.schema"
+local validate = require "cdp.validate"
+
+local mapping = {}
+
+local Mapping = {}
+Mapping.__index = Mapping
+
+local META = { rules = true, key = true }
+
+local function cell(record, column)
+  local v = record[column]
+  if v == nil then return nil, ("no column %q in the record"):format(column), true end
+  if type(v) == "string" then
+    v = v:match("^%s*(.-)%s*$")
+    if v == "" then return nil end
+  end
+  return v
+end
+
+local function join(path, name)
+  if path == "" then return name end
+  return path .. "." .. name
+end
+
+local map_value
+
+-- Field names in schema order (then by name), so problems come in field order.
+local function ordered_names(spec, object_schema)
+  local names = {}
+  for name in pairs(spec) do names[#names + 1] = name end
+  local by_name = object_schema and object_schema.by_name or {}
+  table.sort(names, function(a, b)
+    local fa, fb = by_name[a], by_name[b]
+    local ia, ib = fa and fa.index or math.huge, fb and fb.index or math.huge
+    if ia ~= ib then return ia < ib end
+    return tostring(a) < tostring(b)
+  end)
+  return names
+end
+
+local function map_object(spec, record, ctx, path, object_schema)
+  local out, any = {}, false
+  for _, name in ipairs(ordered_names(spec, object_schema)) do
+    if not (path == "" and META[name]) then
+      local field = object_schema and object_schema.by_name and object_schema.by_name[name]
+      local v = map_value(spec[name], record, ctx, join(path, tostring(name)), field)
+      if v ~= nil then out[name], any = v, true end
+    end
+  end
+  return any and out or nil
+end
+
+function map_value(spec, record, ctx, path, field)
+  local t = type(spec)
+  if t == "string" then
+    local v, err, missing = cell(record, spec)
+    if err then
+      ctx.errors[#ctx.errors + 1] = { path = path, message = err }
+      if missing then ctx.missing_column = true end
+    end
+    return v
+  elseif t == "function" then
+    local ok, v, err = pcall(spec, record, ctx)
+    if not ok then
+      ctx.errors[#ctx.errors + 1] = { path = path, message = "mapping raised an error: " .. tostring(v) }
+      return nil
+    end
+    if v == nil and err then ctx.errors[#ctx.errors + 1] = { path = path, message = tostring(err) } end
+    return v
+  elseif t == "table" then
+    if document.is(spec) then return spec end
+    if spec[1] ~= nil then
+      local out = {}
+      for i, item in ipairs(spec) do
+        out[#out + 1] = map_value(item, record, ctx, ("%s[%d]"):format(path, i), field and field.items)
+      end
+      return out
+    end
+    return map_object(spec, record, ctx, path, field)
+  end
+  return spec  -- number, boolean: a constant
+end
+
+--- Make a mapping from a table of field specs (see the top of this file).
+function mapping.new(spec)
+  if type(spec) ~= "table" then error("cdp.mapping: a table of fields expected", 2) end
+  if spec.rules ~= nil and type(spec.rules) ~= "table" then error("cdp.mapping: rules must be a list", 2) end
+  return setmetatable({ spec = spec, rules = spec.rules or {}, key_spec = spec.key, base_dir = "." }, Mapping)
+end
+
+--- A mapping from a plain function `(record) -> customer table | nil, message`.
+function mapping.from_function(fn)
+  local m = mapping.new({})
+  m.fn = fn
+  return m
+end
+
+function mapping.is(v)
+  return getmetatable(v) == Mapping
+end
+
+--- The customer table for `record` (a table of column -> value), or nil and
+-- the list of problems ({path, message}).
+function Mapping:map(record)
+  local ctx = { errors = {}, base_dir = self.base_dir }
+  if self.fn then
+    local ok, t, err = pcall(self.fn, record, ctx)
+    if not ok then return nil, { { path = "", message = "mapping raised an error: " .. tostring(t) } } end
+    if type(t) ~= "table" then
+      return nil, { { path = "", message = tostring(err or "mapping returned no customer") } }
+    end
+    return t
+  end
+  local t = map_object(self.spec, record, ctx, "", schema.customer) or {}
+  if #ctx.errors > 0 then return nil, ctx.errors end
+  return t
+end
+
+--- Map and validate `record`: a customer, or nil and a validation error
+-- whose `errors` hold the mapping's and the schema's problems.
+function Mapping:build(record, opts)
+  local t, problems = self:map(record)
+  if not t then
+    return nil, errors.new { kind = "validation", errors = problems,
+      message = ("mapping failed: %s%s"):format(problems[1].path ~= "" and problems[1].path .. ": " or "",
+        problems[1].message) }
+  end
+  opts = opts or {}
+  return customer.new(t, { rules = self.rules, record = record, today = opts.today })
+end
+
+--- A name for `record` in reports and the journal: the `key` column or
+-- function of the mapping, else the first ID as "type:number", else nil.
+function Mapping:key(record, built)
+  local k = self.key_spec
+  if type(k) == "string" then return cell(record, k) end
+  if type(k) == "function" then return k(record) end
+  if built then
+    local id_type, id_number = built:first_id()
+    return tostring(id_type) .. ":" .. tostring(id_number)
+  end
+  return nil
+end
+
+--- Load a mapping script. Returns the mapping, or nil and a message (a
+-- syntax error, an error while it runs, or something else returned).
+function mapping.load(path)
+  if type(path) ~= "string" then error("mapping.load: path must be a string", 2) end
+  local chunk, err = loadfile(path)
+  if not chunk then return nil, err end
+  local ok, result = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(result) end
+  local m
+  if mapping.is(result) then m = result
+  elseif type(result) == "function" then m = mapping.from_function(result)
+  else return nil, path .. ": a mapping script must return cdp.mapping{…} or a function(record)" end
+  m.base_dir = path:match("^(.*)/[^/]*$") or "."
+  return m
+end
+
+-- Helpers: each returns a function(record, ctx) -> value | nil, message.
+
+--- A text constant (plain strings are column names).
+function mapping.const(value)
+  return function() return value end
+end
+
+--- The column as it is (the same as writing its name).
+function mapping.column(name)
+  return function(record) local v, err = cell(record, name) return v, err end
+end
+
+local function date_pattern(format)
+  local fields, pattern = {}, {}
+  local i = 1
+  while i <= #format do
+    local c = format:sub(i, i)
+    if c == "%" then
+      local spec = format:sub(i + 1, i + 1)
+      if spec == "d" or spec == "m" then pattern[#pattern + 1] = "(%d%d?)"
+      elseif spec == "Y" then pattern[#pattern + 1] = "(%d%d%d%d)"
+      else error(("cdp.mapping.date: %%%s is not supported (use %%d, %%m, %%Y)"):format(spec), 3) end
+      fields[#fields + 1] = spec
+      i = i + 2
+    else
+      pattern[#pattern + 1] = c:gsub("%p", "%%%0")
+      i = i + 1
+    end
+  end
+  table.sort(fields)
+  if table.concat(fields) ~= "Ydm" then error("cdp.mapping.date: the format needs %d, %m and %Y once each", 3) end
+  local order = {}
+  for spec in format:gmatch("%%(%a)") do order[#order + 1] = spec end
+  return "^" .. table.concat(pattern) .. "$", order
+end
+
+--- A date column in `format` (e.g. "%d/%m/%Y") as YYYY-MM-DD. Only the
+-- named format is taken: "03/04/1990" is never guessed.
+function mapping.date(column, format)
+  local pattern, order = date_pattern(format)
+  return function(record)
+    local v, err = cell(record, column)
+    if v == nil then return nil, err end
+    local got = { tostring(v):match(pattern) }
+    if #got == 3 then
+      local parts = {}
+      for i, spec in ipairs(order) do parts[spec] = tonumber(got[i]) end
+      local iso_date = ("%04d-%02d-%02d"):format(parts.Y, parts.m, parts.d)
+      if validate.date(iso_date) then return iso_date end
+    end
+    return nil, ("column %q: %q is not a date in the form %s"):format(column, tostring(v), format)
+  end
+end
+
+--- A country column (name, alpha-2 or alpha-3) as alpha-2.
+function mapping.country(column)
+  return function(record)
+    local v, err = cell(record, column)
+    if v == nil then return nil, err end
+    local code = iso.country(tostring(v))
+    if not code then return nil, ("column %q: %q is not a country"):format(column, tostring(v)) end
+    return code
+  end
+end
+
+--- A phone column as E.164; local numbers take `default_country`'s code.
+function mapping.phone(column, default_country)
+  return function(record)
+    local v, err = cell(record, column)
+    if v == nil then return nil, err end
+    local n, perr = phone.e164(v, default_country)
+    if not n then return nil, ("column %q: %s"):format(column, perr) end
+    return n
+  end
+end
+
+--- One part of a full-name column: "first" (first word), "last" (last word)
+-- or "middle" (the words between). A one-word name has no last name.
+function mapping.name(column, part)
+  if part ~= "first" and part ~= "middle" and part ~= "last" then
+    error("cdp.mapping.name: part must be first, middle or last", 2)
+  end
+  return function(record)
+    local v, err = cell(record, column)
+    if v == nil then return nil, err end
+    local words = {}
+    for w in tostring(v):gmatch("%S+") do words[#words + 1] = w end
+    if part == "first" then return words[1] end
+    if #words < 2 then
+      if part == "last" then return nil, ("column %q: a one-word name has no last name"):format(column) end
+      return nil
+    end
+    if part == "last" then return words[#words] end
+    if #words == 2 then return nil end
+    return table.concat(words, " ", 2, #words - 1)
+  end
+end
+
+--- A document whose path is `pattern` filled with the columns' values
+-- (string.format), relative to the mapping script's folder. An empty cell
+-- leaves the document out.
+function mapping.file(pattern, ...)
+  local columns = { ... }
+  return function(record, ctx)
+    local values = {}
+    for i, column in ipairs(columns) do
+      local v, err = cell(record, column)
+      if v == nil then return nil, err end
+      values[i] = tostring(v)
+    end
+    local path = pattern:format((table.unpack or unpack)(values))
+    if path:sub(1, 1) ~= "/" and ctx.base_dir and ctx.base_dir ~= "." then path = ctx.base_dir .. "/" .. path end
+    return document.file(path)
+  end
+end
+
+return setmetatable(mapping, { __call = function(_, spec) return mapping.new(spec) end })

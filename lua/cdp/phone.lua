@@ -1,0 +1,78 @@
+--- cdp.phone: phone numbers to E.164 (`+` and up to 15 digits), given the
+-- country a local number belongs to.
+--
+--   phone.e164("050 210 6707", "AE")   --> "+971502106707"
+--   phone.e164("012-345 6789", "MY")   --> "+60123456789"
+--   phone.e164("+60 12 345 6789")      --> "+60123456789"
+--
+-- The table of calling codes is deliberately small: the countries of the
+-- API document and of the partners we know. A partner adds its own with one
+-- line (`phone.CALLING_CODES.XX = { code = "…", trunk = "0" }`). Numbering
+-- plans are not checked beyond E.164's shape; the CDP is the authority.
+local phone = {}
+
+--- ISO 3166 alpha-2 -> ITU-T calling code and the national trunk prefix
+-- (dialled before a local number inside the country, dropped in E.164).
+phone.CALLING_CODES = {
+  AE = { code = "971", trunk = "0" },  -- United Arab Emirates
+  BD = { code = "880", trunk = "0" },  -- Bangladesh
+  EG = { code = "20", trunk = "0" },   -- Egypt
+  GB = { code = "44", trunk = "0" },   -- United Kingdom
+  ID = { code = "62", trunk = "0" },   -- Indonesia
+  IN = { code = "91", trunk = "0" },   -- India
+  LK = { code = "94", trunk = "0" },   -- Sri Lanka
+  MY = { code = "60", trunk = "0" },   -- Malaysia
+  NP = { code = "977", trunk = "0" },  -- Nepal
+  PH = { code = "63", trunk = "0" },   -- Philippines
+  PK = { code = "92", trunk = "0" },   -- Pakistan
+  SA = { code = "966", trunk = "0" },  -- Saudi Arabia
+  SG = { code = "65" },                -- Singapore: no trunk prefix
+  US = { code = "1" },                 -- United States (NANP): no trunk prefix
+}
+
+--- The number without the separators people write (spaces, dashes, dots, brackets).
+function phone.clean(s)
+  return (s:gsub("[%s%-%.%(%)/]", ""))
+end
+
+local E164 = "^%+[1-9]%d+$"
+
+--- True when `s` is already in E.164 form: `+`, a non-zero digit, 7 to 15 digits in all.
+function phone.is_e164(s)
+  return s:match(E164) ~= nil and #s >= 8 and #s <= 16
+end
+
+--- `s` in E.164, or nil and a message. A number with `+` or `00` in front
+-- keeps its own country code; any other is a local number of
+-- `default_country`. A local number that already begins with the country's
+-- calling code and has no trunk prefix is ambiguous (is "60123456789" a
+-- Malaysian number without its `+`, or a local one?) and is refused.
+function phone.e164(s, default_country)
+  local n = phone.clean(s)
+  if n:sub(1, 2) == "00" then n = "+" .. n:sub(3) end
+  if n:sub(1, 1) == "+" then
+    if phone.is_e164(n) then return n end
+    return nil, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s)
+  end
+  if not n:match("^%d+$") then return nil, ("not a phone number: %q"):format(s) end
+  if not default_country then
+    return nil, ("no country code (+…) and no default country: %q"):format(s)
+  end
+  local plan = phone.CALLING_CODES[default_country]
+  if not plan then
+    return nil, ("no calling code known for %s (add it to cdp.phone.CALLING_CODES)"):format(default_country)
+  end
+  if plan.trunk and n:sub(1, #plan.trunk) == plan.trunk then
+    n = n:sub(#plan.trunk + 1)
+  elseif plan.trunk and n:sub(1, #plan.code) == plan.code then
+    return nil, ("ambiguous: %q starts with %s's calling code %s but has no +; write +%s… or %s…")
+      :format(s, default_country, plan.code, plan.code, plan.trunk)
+  end
+  local e164 = "+" .. plan.code .. n
+  if not phone.is_e164(e164) then
+    return nil, ("not a phone number of %s: %q"):format(default_country, s)
+  end
+  return e164
+end
+
+return phone
