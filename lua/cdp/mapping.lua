@@ -19,7 +19,7 @@
 -- value | nil, message` (the helpers below make such functions); a number or
 -- boolean constant (m.const for text constants); a table of the same for a
 -- nested object, or a list of them for an array. Empty cells leave a field
--- out; an item or object whose fields are all out is left out.
+-- out; an item or object with nothing but constants is left out.
 -- A mapping script returns such a mapping, or a plain function
 -- `(record) -> customer table | nil, message`.
 local customer = require "cdp.customer"
@@ -36,6 +36,15 @@ local Mapping = {}
 Mapping.__index = Mapping
 
 local META = { rules = true, key = true }
+
+-- Functions made by mapping.const: their values alone do not keep an
+-- otherwise empty item or object (a passport entry with no number).
+local CONSTANTS = setmetatable({}, { __mode = "k" })
+
+local function is_constant(spec)
+  local t = type(spec)
+  return t == "number" or t == "boolean" or document.is(spec) or (t == "function" and CONSTANTS[spec] == true)
+end
 
 local function cell(record, column)
   local v = record[column]
@@ -74,7 +83,10 @@ local function map_object(spec, record, ctx, path, object_schema)
     if not (path == "" and META[name]) then
       local field = object_schema and object_schema.by_name and object_schema.by_name[name]
       local v = map_value(spec[name], record, ctx, join(path, tostring(name)), field)
-      if v ~= nil then out[name], any = v, true end
+      if v ~= nil then
+        out[name] = v
+        if not is_constant(spec[name]) then any = true end
+      end
     end
   end
   return any and out or nil
@@ -192,7 +204,9 @@ end
 
 --- A text constant (plain strings are column names).
 function mapping.const(value)
-  return function() return value end
+  local fn = function() return value end
+  CONSTANTS[fn] = true
+  return fn
 end
 
 --- The column as it is (the same as writing its name).

@@ -1,0 +1,177 @@
+local cdp = require "cdp"
+local records = require "cdp.records"
+local m = cdp.mapping
+
+local function tmpfile(content)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(content)
+  f:close()
+  return path
+end
+
+describe("mapping helpers", function()
+  it("date: only the named format, real dates only", function()
+    local d = m.date("DOB", "%d/%m/%Y")
+    assert.equal("1990-04-03", d({ DOB = "03/04/1990" }))
+    assert.equal("1990-04-03", d({ DOB = "3/4/1990" }))
+    assert.matches('"1990%-04%-03" is not a date in the form %%d/%%m/%%Y', select(2, d({ DOB = "1990-04-03" })))
+    assert.matches("is not a date", select(2, d({ DOB = "29/02/2023" })))
+    assert.equal("2024-02-29", d({ DOB = "29/02/2024" }))
+    assert.equal("1990-12-31", m.date("D", "%Y%m%d")({ D = "19901231" }))
+    assert.has_error(function() m.date("D", "%d/%m/%y") end)
+    assert.has_error(function() m.date("D", "%d/%m") end)
+  end)
+
+  it("country: names, alpha-3 and alpha-2 to alpha-2; anything else is an error", function()
+    local c = m.country("C")
+    assert.equal("IN", c({ C = "India" }))
+    assert.equal("GB", c({ C = "united kingdom" }))
+    assert.equal("PK", c({ C = "PAK" }))
+    assert.equal("AE", c({ C = "ae" }))
+    assert.matches('"Atlantis" is not a country', select(2, c({ C = "Atlantis" })))
+  end)
+
+  it("phone: local numbers get the default country's code; + and 00 keep theirs", function()
+    local p = m.phone("P", "AE")
+    assert.equal("+971502106707", p({ P = "050 210 6707" }))
+    assert.equal("+971502106707", p({ P = "502106707" }))
+    assert.equal("+60321421234", p({ P = "0060 3-2142 1234" }))
+    assert.equal("+919876543210", p({ P = "+91 98765 43210" }))
+    assert.matches("not a phone number", select(2, p({ P = "call me" })))
+    assert.matches("no calling code known for Narnia", select(2, m.phone("P", "Narnia")({ P = "0501" })))
+  end)
+
+  it("name: first, middle and last words of a full name", function()
+    local rec = { N = "  Irfan  Manakkat Thekke Purayil " }
+    assert.equal("Irfan", m.name("N", "first")(rec))
+    assert.equal("Manakkat Thekke", m.name("N", "middle")(rec))
+    assert.equal("Purayil", m.name("N", "last")(rec))
+    assert.is_nil(m.name("N", "middle")({ N = "Ana Silva" }))
+    assert.matches("one%-word name has no last name", select(2, m.name("N", "last")({ N = "Madonna" })))
+    assert.has_error(function() m.name("N", "surname") end)
+  end)
+
+  it("file: a path from the record's columns, relative to the mapping's folder", function()
+    local f = m.file("images/%s-%s.jpg", "ID", "Side")
+    local doc = f({ ID = "784", Side = "front" }, { base_dir = "/data/kyc" })
+    assert.equal("/data/kyc/images/784-front.jpg", doc.path)
+    assert.is_nil((f({ ID = "784", Side = "" }, { base_dir = "." })))
+  end)
+end)
+
+describe("cdp.mapping", function()
+  local mapping = cdp.mapping {
+    key = "Ref",
+    channel = m.const("WEB"),
+    first_name = m.name("Name", "first"),
+    last_name = m.name("Name", "last"),
+    date_of_birth = m.date("DOB", "%d.%m.%Y"),
+    nationality = "Nationality",
+    country_of_birth = "Nationality",
+    country_of_residence = m.const("AE"),
+    resident_type_id = 101,
+    gender = "Gender",
+    primary_mobile_number = m.phone("Mobile", "AE"),
+    email_id = "Email",
+    id_details = {
+      { id_type = 4, id_number = "EID", id_front = cdp.file("examples/images/id-front.jpg") },
+      { id_type = 2, id_number = "Passport" },
+    },
+    address_list = { { country = m.const("AE"), city = "City" } },
+    rules = { function(c) return c.gender ~= "Other", "gender Other needs a manual check" end },
+  }
+  local record = { Ref = "R1", Name = "Ana Maria Silva", DOB = "01.02.1990", Nationality = "Portugal",
+    Gender = "female", Mobile = "0501234567", Email = "ana@example.com", EID = "784199000000001",
+    Passport = "", City = "Dubai" }
+
+  it("maps and validates a record; an item with nothing but constants is left out", function()
+    local c = assert(mapping:build(record))
+    assert.equal("PT", c.data.nationality)
+    assert.equal("Female", c.data.gender)
+    assert.equal("+971501234567", c.data.primary_mobile_number)
+    assert.equal(1, #c.data.id_details)
+    assert.equal("R1", mapping:key(record, c))
+  end)
+
+  it("reports mapping problems, then schema problems, then rules, at field paths", function()
+    local bad = {}
+    for k, v in pairs(record) do bad[k] = v end
+    bad.DOB, bad.Mobile = "1990-02-01", "x"
+    local _, err = mapping:build(bad)
+    assert.equal("validation", err.kind)
+    assert.same({ "date_of_birth", "primary_mobile_number" }, { err.errors[1].path, err.errors[2].path })
+    bad = {}
+    for k, v in pairs(record) do bad[k] = v end
+    bad.Gender = "Other"
+    _, err = mapping:build(bad)
+    assert.same({ { path = "rules[1]", message = "gender Other needs a manual check" } }, err.errors)
+  end)
+
+  it("names a column missing from the record", function()
+    local _, err = mapping:build({ Ref = "R2" })
+    assert.equal('no column "Name" in the record', err.errors[1].message)
+  end)
+end)
+
+describe("mapping scripts", function()
+  it("loads the e-KYC example and checks its CSV: three records wrong on purpose", function()
+    local mapping = assert(m.load("examples/ekyc-mapping.lua"))
+    local outcome = {}
+    for n, rec in records.each("examples/ekyc-export.csv") do
+      local c, err = mapping:build(rec.fields)
+      outcome[n] = c and "ok" or err.errors[1].path
+    end
+    assert.same({ "ok", "ok", "ok", "ok", "ok", "ok", "ok", "date_of_birth", "nationality",
+      "id_details[1].id_front" }, outcome)
+  end)
+
+  it("the JSON Lines export maps to the same customers", function()
+    local mapping = assert(m.load("examples/ekyc-mapping.lua"))
+    local csv, jsonl = {}, {}
+    for _, rec in records.each("examples/ekyc-export.csv") do
+      local c = mapping:build(rec.fields)
+      csv[#csv + 1] = c and c:render() or false
+    end
+    for _, rec in records.each("examples/ekyc-export.jsonl") do
+      local c = mapping:build(rec.fields)
+      jsonl[#jsonl + 1] = c and c:render() or false
+    end
+    assert.same(csv, jsonl)
+    assert.equal(10, #csv)
+  end)
+
+  it("accepts a script returning a plain function", function()
+    local path = tmpfile("return function(record) return { first_name = record.Name } end")
+    local mapping = assert(m.load(path))
+    os.remove(path)
+    assert.same({ first_name = "Ana" }, mapping:map({ Name = "Ana" }))
+  end)
+
+  it("reports a syntax error, an error while loading, and a wrong return", function()
+    local path = tmpfile("return cdp.mapping {")
+    local mapping, err = m.load(path)
+    assert.is_nil(mapping)
+    assert.matches("expected", err)
+    os.remove(path)
+    path = tmpfile("error('no config')")
+    mapping, err = m.load(path)
+    assert.is_nil(mapping)
+    assert.matches("no config", err)
+    os.remove(path)
+    path = tmpfile("return 42")
+    mapping, err = m.load(path)
+    assert.is_nil(mapping)
+    assert.matches("must return cdp.mapping", err)
+    os.remove(path)
+  end)
+
+  it("reports a mapping function that raises, with its line, as the record's problem", function()
+    local path = tmpfile("return function(record)\n  if record.n == '37' then error('bad record') end\n"
+      .. "  return {}\nend")
+    local mapping = assert(m.load(path))
+    os.remove(path)
+    local _, err = mapping:build({ n = "37" })
+    assert.matches(":2: bad record", err.errors[1].message)
+  end)
+end)
