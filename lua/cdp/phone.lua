@@ -48,6 +48,11 @@ end
 -- calling code and has no trunk prefix is ambiguous (is "60123456789" a
 -- Malaysian number without its `+`, or a local one?) and is refused.
 function phone.e164(s, default_country)
+  if type(s) == "number" and s == math.floor(s) and s >= 0 then
+    s = ("%.0f"):format(s)  -- a JSON Lines export may give the digits as a number
+  elseif type(s) ~= "string" then
+    return nil, "expected a phone number as text, got a " .. type(s)
+  end
   local n = phone.clean(s)
   if n:sub(1, 2) == "00" then n = "+" .. n:sub(3) end
   if n:sub(1, 1) == "+" then
