@@ -34,6 +34,10 @@ local function hand_built(t)
     if document.is(v) then
       return { base64_data = placeholder(v), content_type = v.content_type }
     end
+    if type(v) == "table" and document.is(v.document) then  -- an additional_docs item
+      return { base64_data = placeholder(v.document), content_type = v.document.content_type,
+               document_id = v.document_id }
+    end
     if type(v) ~= "table" then return v end
     local out = {}
     for k, x in pairs(v) do
@@ -65,8 +69,8 @@ end
 local function example(id_number)
   local t = sandbox.example_payload(id_number)
   local front, back, face = IMAGES .. "id-front.jpg", IMAGES .. "id-back.jpg", IMAGES .. "face.jpg"
-  t.additional_docs[1] = { base64_data = cdp.file(face), content_type = "image/jpeg", document_id = "1" }
-  t.additional_docs[2] = { base64_data = cdp.file(front), content_type = "image/jpeg", document_id = "2" }
+  t.additional_docs[1] = { document = cdp.file(face), document_id = "1" }
+  t.additional_docs[2] = { document = cdp.file(front), document_id = "2" }
   for _, id in ipairs(t.id_details) do
     id.id_front, id.id_back = cdp.file(front), cdp.file(back)
   end
@@ -153,6 +157,21 @@ describe("cdp.client onboarding", function()
     local data = assert(c:onboard(built))
     local stored = assert(sb:customer(data.ecrn))
     assert.are.equal("784199554586091", stored.payload.id_details[1].id_number)
+  end)
+
+  it("builds a plain table with cdp.customer, and returns its validation error unsent", function()
+    if not has_customer then
+      pending("needs cdp.customer")
+      return
+    end
+    local data = assert(c:onboard(simple_example("784199554586088")))
+    assert.matches("^%d+$", data.ecrn)
+    local t = simple_example("784199554586087")
+    t.email_id = "not an email"
+    local none, err = c:onboard(t)
+    assert.is_nil(none)
+    assert.are.equal("validation", err.kind)
+    assert.are.equal(1, sb:counters().calls[ONBOARD])
   end)
 
   it("reports a missing document file before anything is sent", function()
