@@ -396,6 +396,10 @@ local function build(t)
 end
 
 local function first_id(customer)
+  if type(customer.first_id) == "function" then
+    local ok, id_type, id_number = pcall(customer.first_id, customer)
+    if ok and id_type ~= nil then return id_type, id_number end
+  end
   local ids = customer.data and customer.data.id_details
   local id = type(ids) == "table" and ids[1]
   if type(id) ~= "table" then return nil end
