@@ -4,6 +4,8 @@
 --   cdp-onboard render examples/ekyc-mapping.lua examples/ekyc-export.csv --record 1
 -- Records 8 (31 February), 9 (nationality "Atlantis") and 10 (an image file
 -- that does not exist) are wrong on purpose, to show what `check` reports.
+-- Record 11's Emirates ID is one of the sandbox's triggers: the CDP answers
+-- 45013 (customer under compliance investigation, an AML alert open).
 local cdp = require "cdp"
 local m = cdp.mapping
 
