@@ -5,6 +5,7 @@
 -- schema (cdp.schema): keys in schema order, integers exact, arrays as [],
 -- explicit nulls kept, and each document handed to a callback.
 local cjson = require "cjson"
+local valid_utf8 = require("cdp.records").valid_utf8
 
 local json = {}
 
@@ -14,24 +15,27 @@ json.null = cjson.null
 local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 
---- A JSON string literal. The text is expected to be valid UTF-8 (the
--- validator refuses anything else); control characters are escaped.
+--- A JSON string literal: `"`, `\` and control characters (DEL too) escaped,
+-- everything else as it is. The text must be valid UTF-8: the validator
+-- refuses anything else at the field's path, so invalid bytes here are a
+-- misuse and raise rather than put a body on the wire that the CDP cannot
+-- read (no silent U+FFFD replacement: that would change a customer's name).
 function json.string(s)
+  if not valid_utf8(s) then error("cdp.json: text is not valid UTF-8", 2) end
   return '"' .. s:gsub('[%c"\\]', function(c)
     return ESCAPES[c] or ("\\u%04x"):format(c:byte())
   end) .. '"'
 end
 
-local math_type = math.type or function(n)
-  if n == math.floor(n) then return "integer" end
-  return "float"
-end
-
---- A JSON number; integers exactly, whatever their size.
+--- A JSON number; whole numbers as their exact digits, whatever their size
+-- (lua-cjson writes 7.8419955458609e+14). "%.0f" prints a whole float's exact
+-- value on both ABIs; LuaJIT's "%d" would overflow above 2^63.
 function json.number(n)
   if n ~= n or n == math.huge or n == -math.huge then error("cdp.json: cannot write " .. tostring(n)) end
-  if math_type(n) == "integer" then return ("%d"):format(n) end
-  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%.0f"):format(n) end
+  if math.type and math.type(n) == "integer" then return ("%d"):format(n) end
+  if n == math.floor(n) then return ("%.0f"):format(n) end
+  local short = ("%.14g"):format(n)  -- 0.1, not 0.10000000000000001, when that is exact
+  if tonumber(short) == n then return short end
   return ("%.17g"):format(n)
 end
 
