@@ -16,17 +16,24 @@ local validate = {}
 local Context = {}
 Context.__index = Context
 
-function Context:error(path, message)
-  self.errors[#self.errors + 1] = { path = path, message = message }
-end
-
-function Context:warn(path, message)
-  self.warnings[#self.warnings + 1] = { path = path, message = message }
-end
-
+-- A field's path is built only when a problem is reported or a nested
+-- value is entered: most fields are fine and need none.
 local function join(path, name)
   if path == "" then return name end
   return path .. "." .. name
+end
+
+local function path_of(parent, name)
+  if name == nil then return parent end
+  return join(parent, name)
+end
+
+function Context:error(parent, message, name)
+  self.errors[#self.errors + 1] = { path = path_of(parent, name), message = message }
+end
+
+function Context:warn(parent, message, name)
+  self.warnings[#self.warnings + 1] = { path = path_of(parent, name), message = message }
 end
 
 -- Levenshtein distance, for "did you mean" on unknown field names.
@@ -92,71 +99,74 @@ end
 
 local FORMATS = {}
 
-function FORMATS.country(ctx, path, s)
+function FORMATS.country(ctx, path, s, name)
   local code = iso.country(s)
-  if not code then return ctx:error(path, ("not an ISO 3166 country: %q"):format(s)) end
+  if not code then return ctx:error(path, ("not an ISO 3166 country: %q"):format(s), name) end
   return code
 end
 
-function FORMATS.currency(ctx, path, s)
+function FORMATS.currency(ctx, path, s, name)
   local up = s:upper()
-  if not iso.is_currency(up) then return ctx:error(path, ("not an ISO 4217 currency: %q"):format(s)) end
+  if not iso.is_currency(up) then return ctx:error(path, ("not an ISO 4217 currency: %q"):format(s), name) end
   return up
 end
 
-function FORMATS.date(ctx, path, s)
+function FORMATS.date(ctx, path, s, name)
   if not validate.date(s) then
-    return ctx:error(path, ("not a real date in YYYY-MM-DD form: %q"):format(s))
+    return ctx:error(path, ("not a real date in YYYY-MM-DD form: %q"):format(s), name)
   end
   return s
 end
 
-function FORMATS.e164(ctx, path, s)
+function FORMATS.e164(ctx, path, s, name)
   local n = clean_phone(s)
   if not n:match(E164) or #n > 16 then
-    return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s))
+    return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s), name)
   end
   return n
 end
 
-function FORMATS.phone(ctx, path, s)
+function FORMATS.phone(ctx, path, s, name)
   local n = clean_phone(s)
-  if n:sub(1, 1) == "+" then return FORMATS.e164(ctx, path, s) end
+  if n:sub(1, 1) == "+" then return FORMATS.e164(ctx, path, s, name) end
   if not n:match("^%d+$") or #n < 5 or #n > 15 then
-    return ctx:error(path, ("not a phone number: %q"):format(s))
+    return ctx:error(path, ("not a phone number: %q"):format(s), name)
   end
   -- The CDP takes local numbers here from partners (NOTES.md), but E.164 is what it documents.
-  ctx:warn(path, "local number without a country code; E.164 (+…) expected")
+  ctx:warn(path, "local number without a country code; E.164 (+…) expected", name)
   return n
 end
 
-function FORMATS.email(ctx, path, s)
+function FORMATS.email(ctx, path, s, name)
   if not s:match("^[^@%s]+@[^@%s]+%.[^@%s%.]+$") then
-    return ctx:error(path, ("not an email address: %q"):format(s))
+    return ctx:error(path, ("not an email address: %q"):format(s), name)
   end
   return s
 end
 
-function FORMATS.numeric(ctx, path, s)
-  if not s:match("^%d+$") then return ctx:error(path, "must be digits only") end
+function FORMATS.numeric(ctx, path, s, name)
+  if not s:match("^%d+$") then return ctx:error(path, "must be digits only", name) end
   return s
 end
 
 local TYPES = {}
 
-function TYPES.string(ctx, path, v, field)
+function TYPES.string(ctx, path, v, field, name)
   if type(v) == "number" then
     if v ~= math.floor(v) then
-      return ctx:error(path, "a number with a fraction where text is expected; give it as text")
+      return ctx:error(path, "a number with a fraction where text is expected; give it as text", name)
     end
     v = json.number(v)
   elseif type(v) ~= "string" then
-    return ctx:error(path, "expected text, got " .. describe(v))
+    return ctx:error(path, "expected text, got " .. describe(v), name)
   end
-  if not records.valid_utf8(v) then return ctx:error(path, "not valid UTF-8") end
-  v = v:match("^%s*(.-)%s*$")
+  -- Fast path: printable ASCII without spaces at either end needs no more.
+  if v:find("[^ -~]") or v:byte(1) == 32 or v:byte(-1) == 32 then
+    if not records.valid_utf8(v) then return ctx:error(path, "not valid UTF-8", name) end
+    v = v:match("^%s*(.-)%s*$")
+  end
   if v == "" then
-    if field.required then return ctx:error(path, "is required (empty)") end
+    if field.required then return ctx:error(path, "is required (empty)", name) end
     return v  -- the CDP takes "" for optional fields (NOTES.md)
   end
   if field.enum then
@@ -165,67 +175,68 @@ function TYPES.string(ctx, path, v, field)
       if allowed:lower() == v:lower() then canonical = allowed end
     end
     if not canonical then
-      return ctx:error(path, ("must be one of %s: %q"):format(table.concat(field.enum, ", "), v))
+      return ctx:error(path, ("must be one of %s: %q"):format(table.concat(field.enum, ", "), v), name)
     end
     v = canonical
   end
   if field.format then
-    v = FORMATS[field.format](ctx, path, v)
+    v = FORMATS[field.format](ctx, path, v, name)
     if v == nil then return nil end
   end
-  if field.max and length(v) > field.max then
-    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, length(v)))
+  if field.max and #v > field.max and length(v) > field.max then
+    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, length(v)), name)
   end
   return v
 end
 
-function TYPES.integer(ctx, path, v)
+function TYPES.integer(ctx, path, v, _, name)
   if type(v) == "string" then
     local s = v:match("^%s*(.-)%s*$")
     if s == "" then
-      ctx:warn(path, "empty value for a number; left out")
+      ctx:warn(path, "empty value for a number; left out", name)
       return nil
     end
     if not s:match("^[+-]?%d+$") or #s > 16 then
-      return ctx:error(path, ("expected a whole number, got %q"):format(s))
+      return ctx:error(path, ("expected a whole number, got %q"):format(s), name)
     end
     v = tonumber(s)
   elseif type(v) ~= "number" then
-    return ctx:error(path, "expected a whole number, got " .. describe(v))
+    return ctx:error(path, "expected a whole number, got " .. describe(v), name)
   end
   if v ~= math.floor(v) or math.abs(v) >= 2 ^ 53 then
-    return ctx:error(path, "expected a whole number, got " .. tostring(v))
+    return ctx:error(path, "expected a whole number, got " .. tostring(v), name)
   end
   return math.tointeger and math.tointeger(v) or v
 end
 
-function TYPES.digits(ctx, path, v, field)
-  if type(v) == "number" then return TYPES.integer(ctx, path, v) end
-  if type(v) ~= "string" then return ctx:error(path, "expected digits, got " .. describe(v)) end
+function TYPES.digits(ctx, path, v, field, name)
+  if type(v) == "number" then return TYPES.integer(ctx, path, v, field, name) end
+  if type(v) ~= "string" then return ctx:error(path, "expected digits, got " .. describe(v), name) end
   local s = v:match("^%s*(.-)%s*$")
-  if s ~= "" and not s:match("^%d+$") then return ctx:error(path, ("expected digits, got %q"):format(s)) end
+  if s ~= "" and not s:match("^%d+$") then return ctx:error(path, ("expected digits, got %q"):format(s), name) end
   if field.max and #s > field.max then
-    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, #s))
+    return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, #s), name)
   end
   return s  -- a digit string stays a string: the CDP takes both (NOTES.md)
 end
 
 local BOOLEANS = { ["true"] = true, ["false"] = false, ["1"] = true, ["0"] = false }
 
-function TYPES.boolean(ctx, path, v)
+function TYPES.boolean(ctx, path, v, _, name)
   if type(v) == "boolean" then return v end
   if type(v) == "number" and (v == 0 or v == 1) then return v == 1 end
   if type(v) == "string" then
     local b = BOOLEANS[v:match("^%s*(.-)%s*$"):lower()]
     if b ~= nil then return b end
-    return ctx:error(path, ("expected true or false, got %q"):format(v))
+    return ctx:error(path, ("expected true or false, got %q"):format(v), name)
   end
-  return ctx:error(path, "expected true or false, got " .. describe(v))
+  return ctx:error(path, "expected true or false, got " .. describe(v), name)
 end
 
 local CONTENT_TYPES = document.content_types
 
-function TYPES.document(ctx, path, v)
+function TYPES.document(ctx, parent, v, _, name)
+  local path = path_of(parent, name)
   if document.is(v) then
     local ok, why = v:check()
     if not ok then return ctx:error(path, why) end
@@ -253,7 +264,8 @@ end
 
 local check_value
 
-function TYPES.array(ctx, path, v, field)
+function TYPES.array(ctx, parent, v, field, name)
+  local path = path_of(parent, name)
   if type(v) ~= "table" or document.is(v) then
     return ctx:error(path, "expected a list, got " .. describe(v))
   end
@@ -273,7 +285,8 @@ function TYPES.array(ctx, path, v, field)
   return out
 end
 
-function TYPES.object(ctx, path, v, spec)
+function TYPES.object(ctx, parent, v, spec, name)
+  local path = path_of(parent, name)
   if type(v) ~= "table" or document.is(v) or (v[1] ~= nil) then
     return ctx:error(path, "expected an object, got " .. describe(v))
   end
@@ -285,29 +298,27 @@ function TYPES.object(ctx, path, v, spec)
   local out = {}
   for k in pairs(v) do
     if not spec.by_name[k] then
-      local name = tostring(k)
       local near = type(k) == "string" and suggestion(k, spec)
-      ctx:error(join(path, name), near and ("unknown field; did you mean %s?"):format(near) or "unknown field")
+      ctx:error(path, near and ("unknown field; did you mean %s?"):format(near) or "unknown field", tostring(k))
     end
   end
   for _, field in ipairs(spec.fields) do
-    local fpath = join(path, field.name)
     local value = v[field.name]
     if value == nil or value == json.null then
       if field.required then
-        ctx:error(fpath, value == nil and "is required" or "is required (null given)")
+        ctx:error(path, value == nil and "is required" or "is required (null given)", field.name)
       elseif value == json.null then
         out[field.name] = json.null  -- an explicit null goes out as null (NOTES.md)
       end
     else
-      out[field.name] = check_value(ctx, fpath, value, field)
+      out[field.name] = check_value(ctx, path, value, field, field.name)
     end
   end
   return out
 end
 
-function check_value(ctx, path, v, field)
-  return TYPES[field.type](ctx, path, v, field)
+function check_value(ctx, parent, v, field, name)
+  return TYPES[field.type](ctx, parent, v, field, name)
 end
 
 --- Check `value` against `spec` (an object of cdp.schema). Returns the
