@@ -4,6 +4,6 @@ codes = true
 exclude_files = { "build/**" }
 files["spec/**"] = { std = "+busted" }
 files["lua/cdp/sandbox/app/**"] = { std = "+ngx_lua" }
-files["lua/cdp/ngx/**"] = { read_globals = { "ngx" } }
-files["lua/cdp/ngx.lua"] = { read_globals = { "ngx" } }
-files["examples/openresty/**"] = { read_globals = { "ngx" } }
+files["lua/cdp/ngx/**"] = { std = "+ngx_lua" }
+files["lua/cdp/ngx.lua"] = { std = "+ngx_lua" }
+files["examples/openresty/**"] = { std = "+ngx_lua" }

@@ -40,10 +40,13 @@ build = {
     },
     -- Lua modules: every lua/**/*.lua (`make rockspec` rewrites this list)
     -- modules:begin
+    ["cdp.cli.check"] = "lua/cdp/cli/check.lua",
     ["cdp.cli.common"] = "lua/cdp/cli/common.lua",
     ["cdp.cli.get"] = "lua/cdp/cli/get.lua",
     ["cdp.cli"] = "lua/cdp/cli/init.lua",
     ["cdp.cli.lookup"] = "lua/cdp/cli/lookup.lua",
+    ["cdp.cli.records"] = "lua/cdp/cli/records.lua",
+    ["cdp.cli.render"] = "lua/cdp/cli/render.lua",
     ["cdp.cli.sandbox"] = "lua/cdp/cli/sandbox.lua",
     ["cdp.client"] = "lua/cdp/client.lua",
     ["cdp.config"] = "lua/cdp/config.lua",
@@ -56,6 +59,7 @@ build = {
     ["cdp.json"] = "lua/cdp/json.lua",
     ["cdp.mapping"] = "lua/cdp/mapping.lua",
     ["cdp.ngx"] = "lua/cdp/ngx.lua",
+    ["cdp.ngx.callback"] = "lua/cdp/ngx/callback.lua",
     ["cdp.ngx.options"] = "lua/cdp/ngx/options.lua",
     ["cdp.ngx.plain"] = "lua/cdp/ngx/plain.lua",
     ["cdp.ngx.thread"] = "lua/cdp/ngx/thread.lua",

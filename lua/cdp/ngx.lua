@@ -1,0 +1,150 @@
+--- cdp.ngx: the CDP client inside OpenResty, without blocking nginx.
+--
+--   -- nginx.conf: thread_pool cdp threads=16;  lua_shared_dict cdp_tokens 1m;
+--   local cdp_ngx = require "cdp.ngx"
+--   local c = cdp_ngx.client{ base_url = ..., ... }   -- cdp.client's options (or CDP_* env,
+--                                                     -- kept by nginx's `env` directives), plus
+--                                                     -- pool = "cdp", dict = "cdp_tokens"
+--   local data, err = c:lookup(4, "784199554586091")   -- in rewrite, access, content phases
+--   local data, err = c:get(ecrn)
+--   local data, err = c:onboard(customer)              -- a plain table (cdp.file / cdp.bytes
+--                                                      -- documents allowed) or a cdp.customer
+--
+-- The calls are cdp.client's, with the same results and errors. Each runs in
+-- the thread pool (ngx.run_worker_thread), where libcurl may block; the
+-- request's coroutine waits without holding up the worker. One token serves
+-- every worker (cdp.ngx.tokens). The AML alert closure callback handler is
+-- cdp_ngx.callback_handler (cdp.ngx.callback).
+local callback = require "cdp.ngx.callback"
+local core = require "cdp.core"
+local customer = require "cdp.customer"
+local errors = require "cdp.errors"
+local options = require "cdp.ngx.options"
+local plain = require "cdp.ngx.plain"
+local tokens = require "cdp.ngx.tokens"
+
+local M = {}
+
+M.DEFAULTS = { pool = "cdp", dict = "cdp_tokens" }
+
+M.callback_handler = callback.handler
+
+local THREAD = "cdp.ngx.thread"
+local warned = false
+
+local Client = {}
+Client.__index = Client
+
+--- Make a client; raises on misuse, like cdp.client.
+function M.client(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then error("cdp.ngx: options table expected", 2) end
+  local pool = opts.pool or M.DEFAULTS.pool
+  local dict_name = opts.dict or M.DEFAULTS.dict
+  if type(pool) ~= "string" or type(dict_name) ~= "string" then
+    error("cdp.ngx: pool and dict must be names", 2)
+  end
+  local dict = ngx.shared[dict_name]
+  if not dict then error("cdp.ngx: no lua_shared_dict " .. dict_name .. " in nginx.conf", 2) end
+  local ok, o = pcall(options.resolve, opts)
+  if not ok then error((tostring(o):gsub("^[^:]*:%d+: ", "")), 2) end
+  local key = options.key(o)
+  return setmetatable({
+    base_url = o.base_url,
+    client_id = o.client_id,
+    pool = pool,
+    _options = o,
+    -- Threads keep one client per set of options (timeouts and headers too).
+    _id = core.sha256(key .. "\0" .. tostring(o.timeout) .. tostring(o.connect_timeout)
+      .. tostring(o.retries) .. tostring(o.backoff) .. tostring(o.ca_file) .. tostring(o.proxy)
+      .. tostring(o.max_response_bytes) .. tostring(o.client_cert) .. tostring(o.token_skew)
+      .. table.concat(options.core_config(o).headers, "\n")),
+    _shared = tokens.new(dict, key, { skew = o.token_skew, lock_timeout = opts.lock_timeout,
+                                      wait = opts.wait }),
+  }, Client)
+end
+
+function Client:__tostring()
+  return ("cdp.ngx.client(%s, client_id=%s)"):format(self.base_url, self.client_id)
+end
+
+local function run(self, func, ...)
+  -- luacheck: ignore 143 (run_worker_thread is newer than luacheck's ngx_lua)
+  local ok, a, b, c = ngx.run_worker_thread(self.pool, THREAD, func, ...)
+  if not ok then error("cdp.ngx: worker thread (pool " .. self.pool .. "): " .. tostring(a), 0) end
+  return a, b, c
+end
+
+-- A failed shared-token fetch, in cdp.client's words.
+local function token_error(f)
+  local kind = errors.kinds[f.kind] and f.kind or "transport"
+  local message = kind == "auth" and "the token endpoint refused the credentials: "
+    or "token request failed: "
+  return errors.new{
+    kind = kind, message = message .. tostring(f.message), http_status = f.http_status,
+    name = f.oauth_error and f.oauth_error:upper() or nil,
+    retryable = kind == "timeout" or (kind == "transport" and f.reason ~= "internal"),
+    phase = "token", reason = f.reason,
+  }
+end
+
+function Client:_call(method, ...)
+  local o = self._options
+  local seed
+  if core.token_sharing then
+    local entry, failure = self._shared:get(function(stale)
+      return run(self, "token", self._id, o, stale)
+    end)
+    if not entry then return nil, token_error(failure) end
+    seed = { token = entry.token, expires_in = entry.expires_at - ngx.now(), lifetime = entry.lifetime }
+  elseif not warned then
+    -- An older core: still correct, but each worker fetches its own token.
+    ngx.log(ngx.WARN, "cdp.ngx: this cdp.core cannot share tokens between workers")
+    warned = true
+  end
+  local data, info, fresh = run(self, "call", self._id, o, seed, method, ...)
+  if fresh then self._shared:publish(fresh.token, fresh.expires_in, fresh.lifetime) end
+  if data == nil then return nil, plain.error(info) end
+  if type(info) == "table" and info.cause then info.cause = plain.error(info.cause) end
+  return data, info
+end
+
+-- Misuse raises here, in the caller's coroutine, as cdp.client would.
+local function check_id(id_type, id_number)
+  local t = type(id_type)
+  if (t ~= "number" and t ~= "string") or (t == "number" and (id_type % 1 ~= 0 or id_type < 0)) then
+    error("lookup: id_type must be a whole number or a string", 3)
+  end
+  t = type(id_number)
+  if t ~= "number" and t ~= "string" then error("lookup: id_number must be a string", 3) end
+end
+
+function Client:lookup(id_type, id_number)
+  check_id(id_type, id_number)
+  return self:_call("lookup", id_type, id_number)
+end
+
+function Client:get(ecrn)
+  if type(ecrn) == "number" then ecrn = ("%.0f"):format(ecrn) end
+  if type(ecrn) ~= "string" or not ecrn:match("^%d+$") then
+    error("get: ecrn must be a string of digits", 2)
+  end
+  return self:_call("get", ecrn)
+end
+
+--- Onboard a plain customer table (documents as cdp.file / cdp.bytes) or a
+-- customer built by cdp.customer (its data is sent and rebuilt in the thread).
+function Client:onboard(c)
+  if customer.is(c) then c = c.data end
+  if type(c) ~= "table" then error("onboard: a customer table expected", 2) end
+  return self:_call("onboard", plain.out(c))
+end
+
+--- The shared token's state, without the token: { expires_in, lifetime } or nil.
+function Client:token_state()
+  local entry = self._shared:read()
+  if not entry then return nil end
+  return { expires_in = entry.expires_at - ngx.now(), lifetime = entry.lifetime }
+end
+
+return M
