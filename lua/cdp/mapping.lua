@@ -300,9 +300,20 @@ function mapping.name(column, part)
   end
 end
 
+-- A record's cell names a file inside the images folder, nothing more: a
+-- record is input from elsewhere, and "../../home/x/.ssh/id_rsa" in it would
+-- otherwise be read and sent to the CDP.
+local function safe_path_part(column, v)
+  if v:sub(1, 1) == "/" or v:find("%z") or ("/" .. v .. "/"):find("/%.%./") then
+    return nil, ("column %q: %q is not a file name inside the mapping's folder"):format(column, v)
+  end
+  return v
+end
+
 --- A document whose path is `pattern` filled with the columns' values
 -- (string.format), relative to the mapping script's folder. An empty cell
--- leaves the document out.
+-- leaves the document out; a value that is an absolute path or climbs out
+-- with ".." is an error.
 function mapping.file(pattern, ...)
   local columns = { ... }
   return function(record, ctx)
@@ -310,7 +321,8 @@ function mapping.file(pattern, ...)
     for i, column in ipairs(columns) do
       local v, err = cell(record, column)
       if v == nil then return nil, err end
-      values[i] = tostring(v)
+      values[i], err = safe_path_part(column, tostring(v))
+      if not values[i] then return nil, err end
     end
     local path = pattern:format((table.unpack or unpack)(values))
     if path:sub(1, 1) ~= "/" and ctx.base_dir and ctx.base_dir ~= "." then path = ctx.base_dir .. "/" .. path end

@@ -1,0 +1,34 @@
+-- Values a record brings that must not be trusted or misread: file names
+-- that climb out of the images folder, digits that arrive as JSON numbers.
+local cdp = require "cdp"
+local m = cdp.mapping
+
+describe("cdp.mapping.file with a record's values", function()
+  local front = m.file("images/%s", "Front Image")
+  local ctx = { base_dir = "/data/kyc" }
+
+  it("takes a file name, or a path below the folder", function()
+    assert.equal("/data/kyc/images/784-front.jpg", front({ ["Front Image"] = "784-front.jpg" }, ctx).path)
+    assert.equal("/data/kyc/images/2024/a..b.jpg", front({ ["Front Image"] = "2024/a..b.jpg" }, ctx).path)
+  end)
+
+  for _, bad in ipairs({ "../../home/partner/.ssh/id_rsa", "..", "a/../../b.jpg", "/etc/passwd", "x\0.jpg" }) do
+    it(("refuses %q"):format(bad), function()
+      local doc, err = front({ ["Front Image"] = bad }, ctx)
+      assert.is_nil(doc)
+      assert.matches('column "Front Image": .* is not a file name inside the mapping\'s folder', err)
+    end)
+  end
+end)
+
+describe("cdp.mapping.phone with a JSON Lines number", function()
+  it("reads the digits of a number as a local number", function()
+    assert.equal("+971501234567", m.phone("Mobile", "AE")({ Mobile = 501234567 }))
+  end)
+
+  it("refuses an ambiguous number that starts with the calling code without +", function()
+    local n, err = m.phone("Mobile", "MY")({ Mobile = "60123456789" })
+    assert.is_nil(n)
+    assert.matches('column "Mobile": ambiguous', err)
+  end)
+end)
