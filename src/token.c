@@ -479,3 +479,45 @@ cdp_token_stats cdp_token_get_stats(cdp_token_entry *e)
     pthread_mutex_unlock(&registry_lock);
     return s;
 }
+
+int cdp_token_peek(cdp_token_entry *e, char **token, double *expires_in, double *lifetime)
+{
+    *token = NULL;
+    pthread_mutex_lock(&e->lock);
+    double now = now_monotonic();
+    if (e->access == NULL || now >= e->access_expires) {
+        pthread_mutex_unlock(&e->lock);
+        return 1;
+    }
+    *token = cdp_strdup(e->access);
+    *expires_in = e->access_expires - now;
+    *lifetime = e->lifetime;
+    pthread_mutex_unlock(&e->lock);
+    return *token != NULL ? 0 : -1;
+}
+
+int cdp_token_seed(cdp_token_entry *e, const char *token, double expires_in, double lifetime)
+{
+    if (token == NULL || token[0] == '\0' || !(expires_in > 0))
+        return -1;
+    for (const unsigned char *p = (const unsigned char *)token; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return -1;
+    char *copy = cdp_strdup(token);
+    if (copy == NULL)
+        return -1;
+    pthread_mutex_lock(&e->lock);
+    double now = now_monotonic();
+    int installed = 0;
+    if (e->access == NULL || now >= e->access_expires || e->access_expires < now + expires_in) {
+        cdp_secret_free(e->access);
+        e->access = copy;
+        copy = NULL;
+        e->access_expires = now + expires_in;
+        e->lifetime = lifetime > 0 ? lifetime : expires_in;
+        installed = 1;
+    }
+    pthread_mutex_unlock(&e->lock);
+    cdp_secret_free(copy);
+    return installed;
+}

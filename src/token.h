@@ -59,4 +59,19 @@ void cdp_token_invalidate(cdp_token_entry *e, const char *token);
 
 cdp_token_stats cdp_token_get_stats(cdp_token_entry *e);
 
+/* Sharing a token between processes (nginx workers): one process fetches,
+ * the others are seeded with its token. Refresh tokens are never shared. */
+#define CDP_TOKEN_SHARE 1
+
+/* The current access token while it is valid: 0 and a malloc'd copy (free it
+ * with cdp_secret_free), its remaining and whole lifetime in seconds; 1 when
+ * there is none (or it expired); -1 out of memory. */
+int cdp_token_peek(cdp_token_entry *e, char **token, double *expires_in, double *lifetime);
+
+/* Install `token`, valid for `expires_in` seconds from now (`lifetime`: its
+ * whole lifetime, for the refresh margin), unless the cache holds a valid
+ * token that lives at least as long. 1 installed, 0 kept the cached one,
+ * -1 not a token (empty, spaces or control characters) or out of memory. */
+int cdp_token_seed(cdp_token_entry *e, const char *token, double expires_in, double lifetime);
+
 #endif

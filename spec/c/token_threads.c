@@ -190,6 +190,32 @@ int main(void)
         cdp_secret_free(got[i]);
         cdp_http_free(handles[i]);
     }
+    /* Seeding and peeking (tokens shared between processes). */
+    char *peeked = NULL;
+    double left = 0, whole = 0;
+    if (cdp_token_peek(entry, &peeked, &left, &whole) != 0 || strcmp(peeked, "tok-2") != 0 ||
+        whole != 300 || left <= 0 || left > 300) {
+        fprintf(stderr, "FAIL: peek\n");
+        failures++;
+    }
+    cdp_secret_free(peeked);
+    if (cdp_token_seed(entry, "shorter", 10, 10) != 0 || cdp_token_seed(entry, "bad token", 900, 900) != -1 ||
+        cdp_token_seed(entry, "longer", 900, 900) != 1) {
+        fprintf(stderr, "FAIL: seed keeps the longer-living token only\n");
+        failures++;
+    }
+    peeked = NULL;
+    if (cdp_token_peek(entry, &peeked, &left, &whole) != 0 || strcmp(peeked, "longer") != 0) {
+        fprintf(stderr, "FAIL: peek after seed\n");
+        failures++;
+    }
+    cdp_secret_free(peeked);
+    cdp_token_invalidate(entry, "longer");
+    if (cdp_token_peek(entry, &peeked, &left, &whole) != 1) {
+        fprintf(stderr, "FAIL: peek after invalidate\n");
+        failures++;
+    }
+
     cdp_token_stats st = cdp_token_get_stats(entry);
     if (st.fetches != 2 || st.clients != 1) {
         fprintf(stderr, "FAIL: stats fetches=%ld clients=%ld\n", st.fetches, st.clients);
