@@ -77,6 +77,39 @@ local function length(s)
   return n
 end
 
+-- A value for a message: quoted, control characters shown as "?", cut at
+-- 40 bytes (on a character boundary) so a misplaced blob never floods a
+-- report. Not %q: Lua 5.4 and LuaJIT escape control characters differently.
+local function quote(s)
+  if #s > 40 then s = s:sub(1, 40):gsub("[\192-\255][\128-\191]*$", "") .. "..." end
+  return '"' .. s:gsub("%c", "?") .. '"'
+end
+
+-- A number for a message, written the same under both ABIs (NaN is "-nan"
+-- or "nan" depending on the C library).
+local function number_text(n)
+  if n ~= n then return "NaN" end
+  if n == math.huge or n == -math.huge then return n > 0 and "infinity" or "-infinity" end
+  return json.number(n)
+end
+
+-- The exact decimal digits of a whole number, or nil and why not. A float
+-- of 2^53 or more may already be rounded (LuaJIT reads 784199554586091123 as
+-- 784199554586091136), so it is refused rather than sent wrong.
+local function exact_digits(n)
+  if math.type and math.type(n) == "integer" then return ("%d"):format(n) end
+  if n ~= n or n == math.huge or n == -math.huge then
+    return nil, "expected text, got the number " .. number_text(n)
+  end
+  if n ~= math.floor(n) then
+    return nil, "a number with a fraction where text is expected; give it as text"
+  end
+  if math.abs(n) >= 2 ^ 53 then
+    return nil, "a number too large to be exact (2^53 or more) where text is expected; give it as text"
+  end
+  return ("%.0f"):format(n)
+end
+
 local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 --- Year, month and day of a real calendar date written YYYY-MM-DD, or nil.
@@ -101,19 +134,19 @@ local FORMATS = {}
 
 function FORMATS.country(ctx, path, s, name)
   local code = iso.country(s)
-  if not code then return ctx:error(path, ("not an ISO 3166 country: %q"):format(s), name) end
+  if not code then return ctx:error(path, ("not an ISO 3166 country: %s"):format(quote(s)), name) end
   return code
 end
 
 function FORMATS.currency(ctx, path, s, name)
   local up = s:upper()
-  if not iso.is_currency(up) then return ctx:error(path, ("not an ISO 4217 currency: %q"):format(s), name) end
+  if not iso.is_currency(up) then return ctx:error(path, ("not an ISO 4217 currency: %s"):format(quote(s)), name) end
   return up
 end
 
 function FORMATS.date(ctx, path, s, name)
   if not validate.date(s) then
-    return ctx:error(path, ("not a real date in YYYY-MM-DD form: %q"):format(s), name)
+    return ctx:error(path, ("not a real date in YYYY-MM-DD form: %s"):format(quote(s)), name)
   end
   return s
 end
@@ -121,7 +154,7 @@ end
 function FORMATS.e164(ctx, path, s, name)
   local n = clean_phone(s)
   if not n:match(E164) or #n > 16 then
-    return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s), name)
+    return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %s"):format(quote(s)), name)
   end
   return n
 end
@@ -130,7 +163,7 @@ function FORMATS.phone(ctx, path, s, name)
   local n = clean_phone(s)
   if n:sub(1, 1) == "+" then return FORMATS.e164(ctx, path, s, name) end
   if not n:match("^%d+$") or #n < 5 or #n > 15 then
-    return ctx:error(path, ("not a phone number: %q"):format(s), name)
+    return ctx:error(path, ("not a phone number: %s"):format(quote(s)), name)
   end
   -- The CDP takes local numbers here from partners (NOTES.md), but E.164 is what it documents.
   ctx:warn(path, "local number without a country code; E.164 (+…) expected", name)
@@ -139,7 +172,7 @@ end
 
 function FORMATS.email(ctx, path, s, name)
   if not s:match("^[^@%s]+@[^@%s]+%.[^@%s%.]+$") then
-    return ctx:error(path, ("not an email address: %q"):format(s), name)
+    return ctx:error(path, ("not an email address: %s"):format(quote(s)), name)
   end
   return s
 end
@@ -153,10 +186,9 @@ local TYPES = {}
 
 function TYPES.string(ctx, path, v, field, name)
   if type(v) == "number" then
-    if v ~= math.floor(v) then
-      return ctx:error(path, "a number with a fraction where text is expected; give it as text", name)
-    end
-    v = json.number(v)
+    local digits, why = exact_digits(v)
+    if not digits then return ctx:error(path, why, name) end
+    v = digits
   elseif type(v) ~= "string" then
     return ctx:error(path, "expected text, got " .. describe(v), name)
   end
@@ -175,7 +207,7 @@ function TYPES.string(ctx, path, v, field, name)
       if allowed:lower() == v:lower() then canonical = allowed end
     end
     if not canonical then
-      return ctx:error(path, ("must be one of %s: %q"):format(table.concat(field.enum, ", "), v), name)
+      return ctx:error(path, ("must be one of %s: %s"):format(table.concat(field.enum, ", "), quote(v)), name)
     end
     v = canonical
   end
@@ -197,23 +229,28 @@ function TYPES.integer(ctx, path, v, _, name)
       return nil
     end
     if not s:match("^[+-]?%d+$") or #s > 16 then
-      return ctx:error(path, ("expected a whole number, got %q"):format(s), name)
+      return ctx:error(path, ("expected a whole number, got %s"):format(quote(s)), name)
     end
     v = tonumber(s)
   elseif type(v) ~= "number" then
     return ctx:error(path, "expected a whole number, got " .. describe(v), name)
   end
   if v ~= math.floor(v) or math.abs(v) >= 2 ^ 53 then
-    return ctx:error(path, "expected a whole number, got " .. tostring(v), name)
+    return ctx:error(path, "expected a whole number, got " .. number_text(v), name)
   end
   return math.tointeger and math.tointeger(v) or v
 end
 
 function TYPES.digits(ctx, path, v, field, name)
-  if type(v) == "number" then return TYPES.integer(ctx, path, v, field, name) end
+  if type(v) == "number" then
+    if v < 0 then return ctx:error(path, "expected digits, got " .. number_text(v), name) end
+    return TYPES.integer(ctx, path, v, field, name)
+  end
   if type(v) ~= "string" then return ctx:error(path, "expected digits, got " .. describe(v), name) end
   local s = v:match("^%s*(.-)%s*$")
-  if s ~= "" and not s:match("^%d+$") then return ctx:error(path, ("expected digits, got %q"):format(s), name) end
+  if s ~= "" and not s:match("^%d+$") then
+    return ctx:error(path, ("expected digits, got %s"):format(quote(s)), name)
+  end
   if field.max and #s > field.max then
     return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, #s), name)
   end
@@ -228,7 +265,7 @@ function TYPES.boolean(ctx, path, v, _, name)
   if type(v) == "string" then
     local b = BOOLEANS[v:match("^%s*(.-)%s*$"):lower()]
     if b ~= nil then return b end
-    return ctx:error(path, ("expected true or false, got %q"):format(v), name)
+    return ctx:error(path, ("expected true or false, got %s"):format(quote(v)), name)
   end
   return ctx:error(path, "expected true or false, got " .. describe(v), name)
 end
