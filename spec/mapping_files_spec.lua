@@ -32,3 +32,23 @@ describe("cdp.mapping.phone with a JSON Lines number", function()
     assert.matches('column "Mobile": ambiguous', err)
   end)
 end)
+
+describe("cdp.mapping build", function()
+  it("reports the schema's problems too when some cells cannot be mapped", function()
+    local mapping = assert(m.load("examples/ekyc-mapping.lua"))
+    local record = {}
+    for n, rec in require("cdp.records").each("examples/ekyc-export.csv") do
+      if n == 1 then record = rec.fields end
+    end
+    record["Date of Birth"], record.Nationality, record.Email = "31/02/1990", "Atlantis", "zafar at example.com"
+    local c, err = mapping:build(record, { today = "2024-01-01" })
+    assert.is_nil(c)
+    assert.same({
+      { path = "nationality", message = 'column "Nationality": "Atlantis" is not a country' },
+      { path = "date_of_birth", message = 'column "Date of Birth": "31/02/1990" is not a date in the form %d/%m/%Y' },
+      { path = "email_id", message = 'not an email address: "zafar at example.com"' },
+    }, err.errors)
+    assert.equal('mapping failed: nationality: column "Nationality": "Atlantis" is not a country (and 2 more)',
+      err.message)
+  end)
+end)

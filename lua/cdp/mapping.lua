@@ -154,20 +154,39 @@ function Mapping:map(record)
     return t
   end
   local t = map_object(self.spec, record, ctx, "", schema.customer) or {}
-  if #ctx.errors > 0 then return nil, ctx.errors end
+  if #ctx.errors > 0 then return nil, ctx.errors, t end
   return t
+end
+
+-- The schema's problems with what could be mapped, except at the paths the
+-- mapping already reported (a field whose cell was bad is also "required").
+local function schema_problems(partial, mapped_problems, today)
+  local _, err = customer.new(partial, { today = today })
+  local out = {}
+  if not err then return out end
+  local reported = {}
+  for _, p in ipairs(mapped_problems) do reported[p.path] = true end
+  for _, p in ipairs(err.errors) do
+    if not reported[p.path] then out[#out + 1] = p end
+  end
+  return out
 end
 
 --- Map and validate `record`: a customer, or nil and a validation error
 -- whose `errors` hold the mapping's and the schema's problems.
 function Mapping:build(record, opts)
-  local t, problems = self:map(record)
-  if not t then
-    return nil, errors.new { kind = "validation", errors = problems,
-      message = ("mapping failed: %s%s"):format(problems[1].path ~= "" and problems[1].path .. ": " or "",
-        problems[1].message) }
-  end
   opts = opts or {}
+  local t, problems, partial = self:map(record)
+  if not t then
+    -- Every problem at once: the schema's too, for the fields that mapped.
+    local first = problems[1]
+    local message = ("mapping failed: %s%s"):format(first.path ~= "" and first.path .. ": " or "", first.message)
+    if partial then
+      for _, p in ipairs(schema_problems(partial, problems, opts.today)) do problems[#problems + 1] = p end
+    end
+    if #problems > 1 then message = message .. (" (and %d more)"):format(#problems - 1) end
+    return nil, errors.new { kind = "validation", errors = problems, message = message }
+  end
   return customer.new(t, { rules = self.rules, record = record, today = opts.today })
 end
 
