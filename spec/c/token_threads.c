@@ -33,6 +33,7 @@ static void *serve(void *arg)
 {
     int fd = (int)(long)arg;
     char buf[8192];
+    buf[0] = '\0';
     size_t have = 0;
     for (;;) {
         char *end = NULL;
