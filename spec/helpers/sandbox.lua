@@ -16,7 +16,8 @@
 --                 -- also forgets customers / tokens
 --   sb:fault{ path = "/caas-lcm/api/v1/CAAS/onBoarding/customer",
 --             kind = "reset"|"delay"|"502"|"truncate"|"invalid_json", count = 1, delay = 2,
---             when = "before"|"after" }   -- path "*" = any API call; the get-by-ECRN
+--             when = "before"|"after", skip = 0 }  -- skip: let that many calls pass first;
+--                                          -- path "*" = any API call; the get-by-ECRN
 --                                          -- route is "/caas/api/v2/customer/{ecrn}"
 --   sb:expire_tokens(which)  -- "access" | "refresh" | "all"
 --   sb:revoke_tokens(which)

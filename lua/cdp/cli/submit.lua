@@ -51,6 +51,22 @@ end
 -- Errors that say nothing about the record but stop the whole run.
 local STOPPING = { auth = true, transport = true, tls = true, timeout = true }
 
+-- Sends of one record when the client proved the earlier one created nothing
+-- (it looked the customer up after the failure and found none).
+local MAX_SENDS = 4
+
+local function onboard(client, customer)
+  local sends = 0
+  while true do
+    sends = sends + 1
+    local data, err = client:onboard(customer)
+    if data or not (err.retryable and err.reconciled and not err.outcome_unknown) or sends >= MAX_SENDS then
+      return data, err
+    end
+    core.sleep(0.2 * 2 ^ (sends - 1) * (0.5 + core.jitter() / 2))
+  end
+end
+
 local Progress = {}
 Progress.__index = Progress
 
@@ -152,7 +168,7 @@ function submit.run(args)
         local id_type, id_number = item.customer:first_id()
         local ok, werr = j:start(key, { number = number, id_type = id_type, id_number = id_number })
         if not ok then stop_error = { kind = "transport", message = "journal: " .. tostring(werr) } break end
-        local data, oerr = client:onboard(item.customer)
+        local data, oerr = onboard(client, item.customer)
         if not data and STOPPING[oerr.kind] and not oerr.outcome_unknown then
           stop_error = oerr  -- nothing definitive happened: the record stays unknown in the journal
           break

@@ -13,7 +13,8 @@ faults.KINDS = { delay = true, reset = true, ["502"] = true, truncate = true, in
 local HTML_502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
   .. "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 
---- Arm a fault: spec = { path, kind, count = 1, delay = 1, when = "before" }.
+--- Arm a fault: spec = { path, kind, count = 1, delay = 1, when = "before", skip = 0 }:
+-- the `count` calls after the next `skip` ones fire it.
 function faults.set(spec)
   if type(spec) ~= "table" or type(spec.path) ~= "string" then return nil, "path is required" end
   if not faults.KINDS[tostring(spec.kind)] then
@@ -22,10 +23,11 @@ function faults.set(spec)
   local when = spec.when or "before"
   if when ~= "before" and when ~= "after" then return nil, "when must be before or after" end
   local count = tonumber(spec.count) or 1
+  local skip = tonumber(spec.skip) or 0
   local stored = { path = spec.path, kind = tostring(spec.kind), when = when,
-                   delay = tonumber(spec.delay) or 1, count = count }
+                   delay = tonumber(spec.delay) or 1, count = count, skip = skip }
   dict:set("fault:" .. spec.path, json.encode(stored))
-  dict:set("faultn:" .. spec.path, count)
+  dict:set("faultn:" .. spec.path, count + skip)
   return stored
 end
 
@@ -37,7 +39,7 @@ function faults.list()
     if path then
       local f = json.decode(dict:get(key) or "null")
       if f then
-        f.remaining = math.max(0, dict:get("faultn:" .. path) or 0)
+        f.remaining = math.max(0, math.min(f.count, dict:get("faultn:" .. path) or 0))
         out[#out + 1] = f
       end
     end
@@ -58,7 +60,7 @@ function faults.claim(route, phase)
     local f = text and json.decode(text)
     if f and f.when == phase then
       local left = dict:incr("faultn:" .. path, -1, 0)
-      if left and left >= 0 then
+      if left and left >= 0 and left < f.count then
         counters.incr("faults", "fired", route)
         return f
       end

@@ -1,0 +1,213 @@
+-- cdp-onboard submit against the sandbox: journal, resume after kill -9,
+-- faults, report, exit codes. Runs the CLI as a child process under the
+-- spec's own Lua (CDP_LUA).
+local sandbox = require "helpers.sandbox"
+local records = require "cdp.records"
+
+local LUA = os.getenv("CDP_LUA") or "lua5.4"
+local MAPPING, INPUT = "examples/ekyc-mapping.lua", "examples/ekyc-export.csv"
+local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
+local VALID = 7  -- records of the example that map and validate (8, 9, 10 do not)
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function env_prefix(sb)
+  local parts = {}
+  for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. shell_quote(v) end
+  table.sort(parts)
+  return "env " .. table.concat(parts, " ") .. " "
+end
+
+local function tmp(ext)
+  local path = os.tmpname()
+  os.remove(path)
+  return path .. (ext or "")
+end
+
+local function read(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Run the CLI; returns exit code and output (stdout and stderr).
+local function cli(sb, args)
+  local out = tmp(".out")
+  local ok, how, code = os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard " .. args .. " >" .. out .. " 2>&1")
+  local text = read(out) or ""
+  os.remove(out)
+  if type(ok) == "number" then code = math.floor(ok / 256) end  -- Lua 5.1's os.execute
+  return (how == "exit" or how == nil) and code or 128 + code, text
+end
+
+local function report_rows(path)
+  local rows = {}
+  for _, rec in records.each(path) do rows[#rows + 1] = rec.fields end
+  return rows
+end
+
+-- Every valid record of the example created exactly once, none re-sent.
+local function assert_created_once(sb)
+  local c = sb:counters()
+  assert.equal(VALID + 1, c.customers.created)  -- + the 45013 record, created with an open alert
+  assert.equal(0, c.customers.duplicates or 0)
+  for key, n in pairs(c.customers.by_id) do
+    assert.equal(1, n.created, key)
+    assert.equal(0, n.duplicates or 0, key)
+  end
+end
+
+local function ensure_unique_ids(sb)
+  -- The example's IDs are fixed: each test gets a fresh sandbox.
+  sb:reset { customers = true }
+end
+
+describe("cdp-onboard submit", function()
+  local sb
+  before_each(function() sb = sandbox.start { workers = 1 } end)
+  after_each(function() sb:stop() end)
+
+  it("onboards every valid record, reports each one, and a rerun sends nothing", function()
+    ensure_unique_ids(sb)
+    local journal, report = tmp(".jsonl"), tmp(".csv")
+    local code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(MAPPING, INPUT, journal, report))
+    assert.equal(1, code, out)  -- some records fail: exit 1
+    local rows = report_rows(report)
+    assert.equal(11, #rows)
+    for i, row in ipairs(rows) do
+      assert.equal(tostring(i), row.number)
+      if i <= VALID then
+        assert.equal("created", row.outcome)
+        assert.matches("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$", row.ecrn)
+      else
+        assert.equal("failed", row.outcome)
+      end
+    end
+    assert.equal("45013", rows[11].error_code)
+    assert.equal(rows[11].ecrn, rows[11].message:match("(%d+)"))
+    assert.equal("validation", rows[8].error_kind)
+    local calls = sb:counters().calls[ONBOARD]
+    assert.equal(VALID + 1, calls)
+
+    code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(MAPPING, INPUT, journal, report))
+    assert.equal(1, code, out)
+    assert.equal(calls, sb:counters().calls[ONBOARD])  -- nothing sent again
+    assert.same(rows, report_rows(report))
+    assert_created_once(sb)
+    os.remove(journal)
+    os.remove(report)
+  end)
+
+  it("resumes after kill -9 mid-run: every record created exactly once, the report complete", function()
+    ensure_unique_ids(sb)
+    local journal, report = tmp(".jsonl"), tmp(".csv")
+    -- Record 3 is created, then its answer hangs: the CLI is killed while it waits.
+    sb:fault { path = ONBOARD, kind = "delay", delay = 30, when = "after", count = 1, skip = 2 }
+    local pidfile = tmp(".pid")
+    os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. INPUT
+      .. " --journal " .. journal .. " >/dev/null 2>&1 & echo $! >" .. pidfile)
+    local pid = tonumber(read(pidfile))
+    os.remove(pidfile)
+    local waited = 0
+    while not (read(journal) or ""):find('"key":"C%-1003"') and waited < 200 do
+      os.execute("sleep 0.1")
+      waited = waited + 1
+    end
+    assert.truthy((read(journal) or ""):find('"key":"C%-1003"'), "record 3 never started")
+    os.execute("sleep 0.3")  -- its body reaches the sandbox
+    os.execute("kill -9 " .. pid)
+    local code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(MAPPING, INPUT, journal, report))
+    assert.equal(1, code, out)
+    local rows = report_rows(report)
+    assert.equal(11, #rows)
+    assert.equal("reconciled", rows[3].outcome)
+    for i = 1, VALID do assert.truthy(rows[i].ecrn ~= "", "record " .. i) end
+    assert_created_once(sb)
+    os.remove(journal)
+    os.remove(report)
+  end)
+
+  for _, fault in ipairs({
+    { kind = "502", when = "after" }, { kind = "reset", when = "after" },
+    { kind = "delay", delay = 3, when = "after", timeout = 1 },
+    { kind = "502", when = "before" }, { kind = "reset", when = "before" },
+  }) do
+    it(("settles every record once with faults: %s %s"):format(fault.kind, fault.when), function()
+      ensure_unique_ids(sb)
+      local journal, report = tmp(".jsonl"), tmp(".jsonl")
+      sb:fault { path = ONBOARD, kind = fault.kind, delay = fault.delay, when = fault.when, count = 3 }
+      local extra = fault.timeout and (" --timeout " .. fault.timeout) or ""
+      local code, out = cli(sb, ("submit %s %s --journal %s --report %s%s")
+        :format(MAPPING, INPUT, journal, report, extra))
+      -- A fault before processing leaves nothing created: those records stay
+      -- unknown and the rerun sends them after a lookup.
+      if code ~= 1 then
+        code, out = cli(sb, ("submit %s %s --journal %s --report %s%s"):format(MAPPING, INPUT, journal, report, extra))
+      end
+      local rows = report_rows(report)
+      for i = 1, VALID do
+        if rows[i].outcome ~= "created" and rows[i].outcome ~= "reconciled" then
+          code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(MAPPING, INPUT, journal, report))
+          rows = report_rows(report)
+          break
+        end
+      end
+      assert.equal(1, code, out)
+      assert.equal(11, #rows)
+      for i = 1, VALID do
+        assert.truthy(rows[i].outcome == "created" or rows[i].outcome == "reconciled", out)
+      end
+      assert_created_once(sb)
+      os.remove(journal)
+      os.remove(report)
+    end)
+  end
+
+  it("exits 2 before sending anything for a mapping with a syntax error or an unreadable input", function()
+    local bad = tmp(".lua")
+    local f = assert(io.open(bad, "w"))
+    f:write("return cdp.mapping {")
+    f:close()
+    local code, out = cli(sb, ("submit %s %s --journal %s"):format(bad, INPUT, tmp()))
+    assert.equal(2, code)
+    assert.matches("mapping:", out)
+    code = cli(sb, ("submit %s %s"):format(MAPPING, "/no/such.csv"))
+    assert.equal(2, code)
+    assert.is_nil(sb:counters().calls[ONBOARD])
+    os.remove(bad)
+  end)
+
+  it("reports a record whose mapping raises, with its line, and goes on", function()
+    ensure_unique_ids(sb)
+    local mapping = tmp(".lua")
+    local f = assert(io.open(mapping, "w"))
+    f:write(([[
+local example = assert(require("cdp").mapping.load(%q))
+return function(record)
+  if record["Customer ID"] == "C-1003" then error("cannot map this one") end
+  return example:map(record)
+end]]):format(MAPPING))
+    f:close()
+    local report = tmp(".csv")
+    local code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(mapping, INPUT, tmp(), report))
+    assert.equal(1, code, out)
+    local rows = report_rows(report)
+    assert.equal(11, #rows)
+    assert.equal("failed", rows[3].outcome)
+    assert.matches(":3: cannot map this one", rows[3].message)
+    assert.equal("created", rows[4].outcome)
+    os.remove(mapping)
+    os.remove(report)
+  end)
+
+  it("stops with exit 3 on wrong credentials, sending no record", function()
+    sb.env.CDP_PASSWORD = "wrong"
+    local code, out = cli(sb, ("submit %s %s --journal %s"):format(MAPPING, INPUT, tmp()))
+    assert.equal(3, code, out)
+    assert.matches("auth", out)
+    assert.is_nil(out:find("wrong", 1, true))
+    assert.is_nil(sb:counters().calls[ONBOARD])
+  end)
+end)
