@@ -47,7 +47,8 @@ end
 --- The alpha-2 code for an alpha-2 (any case), an alpha-3 code or a country
 -- name; nil when there is none.
 function iso.country(value)
-  local c = load_countries()
+  local c = countries or load_countries()
+  if c.alpha2[value] then return value end  -- already a code: the usual case
   local up = value:upper()
   if #value == 2 and c.alpha2[up] then return up end
   if #value == 3 and c.alpha3[up] then return c.alpha3[up] end

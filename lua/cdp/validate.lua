@@ -152,6 +152,7 @@ function FORMATS.date(ctx, path, s, name)
 end
 
 function FORMATS.e164(ctx, path, s, name)
+  if #s <= 16 and s:find(E164) then return s end  -- already clean: the usual case
   local n = clean_phone(s)
   if not n:match(E164) or #n > 16 then
     return ctx:error(path, ("not an E.164 number (+, country code, 7 to 15 digits): %s"):format(quote(s)), name)
@@ -160,6 +161,7 @@ function FORMATS.e164(ctx, path, s, name)
 end
 
 function FORMATS.phone(ctx, path, s, name)
+  if #s <= 16 and s:find(E164) then return s end
   local n = clean_phone(s)
   if n:sub(1, 1) == "+" then return FORMATS.e164(ctx, path, s, name) end
   if not n:match("^%d+$") or #n < 5 or #n > 15 then
@@ -184,16 +186,30 @@ end
 
 local TYPES = {}
 
+-- An enumeration's values by their exact and lower-case spellings ("male"
+-- is "Male"), kept on the schema's field after the first use.
+local function enum_spellings(field)
+  local spellings = {}
+  for _, allowed in ipairs(field.enum) do
+    spellings[allowed], spellings[allowed:lower()] = allowed, allowed
+  end
+  field.enum_spellings = spellings
+  return spellings
+end
+
+local find = string.find
+
 function TYPES.string(ctx, path, v, field, name)
-  if type(v) == "number" then
+  local t = type(v)
+  if t == "number" then
     local digits, why = exact_digits(v)
     if not digits then return ctx:error(path, why, name) end
     v = digits
-  elseif type(v) ~= "string" then
+  elseif t ~= "string" then
     return ctx:error(path, "expected text, got " .. describe(v), name)
   end
   -- Fast path: printable ASCII without spaces at either end needs no more.
-  if v:find("[^ -~]") or v:byte(1) == 32 or v:byte(-1) == 32 then
+  if not find(v, "^[!-~][ -~]*[!-~]$") then
     if not records.valid_utf8(v) then return ctx:error(path, "not valid UTF-8", name) end
     v = v:match("^%s*(.-)%s*$")
   end
@@ -202,10 +218,8 @@ function TYPES.string(ctx, path, v, field, name)
     return v  -- the CDP takes "" for optional fields (NOTES.md)
   end
   if field.enum then
-    local canonical
-    for _, allowed in ipairs(field.enum) do
-      if allowed:lower() == v:lower() then canonical = allowed end
-    end
+    local spellings = field.enum_spellings or enum_spellings(field)
+    local canonical = spellings[v] or spellings[v:lower()]
     if not canonical then
       return ctx:error(path, ("must be one of %s: %s"):format(table.concat(field.enum, ", "), quote(v)), name)
     end
@@ -221,8 +235,12 @@ function TYPES.string(ctx, path, v, field, name)
   return v
 end
 
+local math_type = math.type or function() return nil end
+
 function TYPES.integer(ctx, path, v, _, name)
-  if type(v) == "string" then
+  if math_type(v) == "integer" then
+    if v > -2 ^ 53 and v < 2 ^ 53 then return v end
+  elseif type(v) == "string" then
     local s = v:match("^%s*(.-)%s*$")
     if s == "" then
       ctx:warn(path, "empty value for a number; left out", name)
@@ -348,7 +366,7 @@ function TYPES.object(ctx, parent, v, spec, name)
         out[field.name] = json.null  -- an explicit null goes out as null (NOTES.md)
       end
     else
-      out[field.name] = check_value(ctx, path, value, field, field.name)
+      out[field.name] = TYPES[field.type](ctx, path, value, field, field.name)
     end
   end
   return out
