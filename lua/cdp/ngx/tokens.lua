@@ -3,11 +3,15 @@
 -- that wins `add` on a lock key, which expires by itself should that worker
 -- die) fetches a new one in a worker thread and publishes it; the others
 -- keep using the current token meanwhile, or wait for the new one without
--- blocking (ngx.sleep). Each worker installs the shared token into its own C
--- cache with every call, so the C cache goes on serving its threads.
+-- blocking (ngx.sleep). Near expiry, the worker that fetched the token gets
+-- the first chance to replace it: its C cache holds the refresh token, so
+-- the replacement is a refresh grant rather than a new password grant.
+-- Each worker installs the shared token into its own C cache with every
+-- call, so the C cache goes on serving its threads.
 --
--- The dict holds only the access token, its expiry and lifetime: refresh
--- tokens and credentials stay in the C cache of the worker that fetched.
+-- The dict holds only the access token, its expiry, lifetime and the pid of
+-- the worker that fetched it: refresh tokens and credentials stay in that
+-- worker's C cache.
 local cjson = require "cjson.safe"
 
 local tokens = {}
@@ -30,19 +34,29 @@ function tokens.new(dict, key, opts)
   }, Shared)
 end
 
--- Replace the shared token twice the C cache's own margin before expiry, so
--- that the shared refresh comes before any worker's cache refreshes alone.
-function Shared:margin(lifetime)
-  return 2 * math.min(self.skew, lifetime / 4)
+-- The C cache refreshes a token this long before its expiry by itself. The
+-- shared token is replaced earlier: from 2 margins before expiry by the
+-- worker that fetched it, from 1.5 margins by any worker.
+local function c_margin(self, lifetime)
+  return math.min(self.skew, lifetime / 4)
 end
 
---- The shared entry { token, expires_at (ngx.now() time), lifetime } or nil.
+-- Should this worker replace `entry` now?
+function Shared:due(entry, now)
+  local left, m = entry.expires_at - now, c_margin(self, entry.lifetime)
+  if left <= 1.5 * m then return true end
+  return left <= 2 * m and entry.owner == ngx.worker.pid()
+end
+
+--- The shared entry { token, expires_at (ngx.now() time), lifetime, owner
+-- (the fetching worker's pid) } or nil.
 function Shared:read()
   local v = self.dict:get(self.key)
   if type(v) ~= "string" then return nil end
-  local expires_at, lifetime, token = v:match("^(%S+) (%S+) (.+)$")
+  local expires_at, lifetime, owner, token = v:match("^(%S+) (%S+) (%d+) (.+)$")
   if not token then return nil end
-  return { token = token, expires_at = tonumber(expires_at), lifetime = tonumber(lifetime) }
+  return { token = token, expires_at = tonumber(expires_at), lifetime = tonumber(lifetime),
+           owner = tonumber(owner) }
 end
 
 --- Share a token unless the dict holds one that lives longer. Returns the
@@ -50,10 +64,11 @@ end
 function Shared:publish(token, expires_in, lifetime)
   if type(token) ~= "string" or type(expires_in) ~= "number" or expires_in <= 0 then return nil end
   local entry = { token = token, expires_at = ngx.now() + expires_in,
-                  lifetime = (lifetime and lifetime > 0) and lifetime or expires_in }
+                  lifetime = (lifetime and lifetime > 0) and lifetime or expires_in, owner = ngx.worker.pid() }
   local current = self:read()
   if current and current.expires_at >= entry.expires_at then return current end
-  self.dict:set(self.key, ("%.3f %.3f %s"):format(entry.expires_at, entry.lifetime, token), expires_in)
+  self.dict:set(self.key, ("%.3f %.3f %d %s"):format(entry.expires_at, entry.lifetime, entry.owner, token),
+                expires_in)
   return entry
 end
 
@@ -75,18 +90,22 @@ function Shared:get(fetch)
   while true do
     local now = ngx.now()
     local entry = self:read()
-    if entry and now < entry.expires_at - self:margin(entry.lifetime) then return entry end
+    if entry and not self:due(entry, now) then return entry end
     if self.dict:add(self.lock_key, true, self.lock_timeout) then
       local ok, token, expires_in, lifetime = pcall(fetch, entry and entry.token)
+      -- Publish before unlocking: a worker that sees neither lock nor token
+      -- would fetch again.
+      local published
+      if ok and token then
+        self.dict:delete(self.fail_key)
+        published = self:publish(token, expires_in, lifetime)
+      elseif ok and not (entry and ngx.now() < entry.expires_at) then
+        note_failure(self, expires_in)
+      end
       self.dict:delete(self.lock_key)
       if not ok then error(token, 0) end
-      if token then
-        self.dict:delete(self.fail_key)
-        return self:publish(token, expires_in, lifetime)
-          or { token = token, expires_at = now, lifetime = 0 }
-      end
+      if token then return published or { token = token, expires_at = now, lifetime = 0 } end
       if entry and ngx.now() < entry.expires_at then return entry end
-      note_failure(self, expires_in)
       return nil, expires_in
     end
     -- Another worker is fetching: the current token serves while it lasts.
