@@ -12,6 +12,8 @@ local json = {}
 --- The explicit JSON null (the same value lua-cjson decodes `null` to).
 json.null = cjson.null
 
+local find = string.find
+
 local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 
@@ -21,6 +23,7 @@ local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f"
 -- misuse and raise rather than put a body on the wire that the CDP cannot
 -- read (no silent U+FFFD replacement: that would change a customer's name).
 function json.string(s)
+  if not find(s, '[%c"\\\128-\255]') then return '"' .. s .. '"' end  -- plain ASCII: the usual case
   if not valid_utf8(s) then error("cdp.json: text is not valid UTF-8", 2) end
   return '"' .. s:gsub('[%c"\\]', function(c)
     return ESCAPES[c] or ("\\u%04x"):format(c:byte())
@@ -41,11 +44,23 @@ end
 
 local write_value
 
+-- `"name":`, written once per schema field and kept on it.
+local function key_of(field)
+  local key = field.json_key
+  if not key then
+    key = json.string(field.name) .. ":"
+    field.json_key = key
+  end
+  return key
+end
+
 local function write_object(out, value, spec, on_document)
   out:put("{")
   local first = true
   local flat = spec.flat_document
-  for _, field in ipairs(spec.fields) do
+  local fields = spec.fields
+  for i = 1, #fields do
+    local field = fields[i]
     local v = value[field.name]
     if v ~= nil then
       if not first then out:put(",") end
@@ -54,7 +69,7 @@ local function write_object(out, value, spec, on_document)
         -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
         on_document(out, v, true)
       else
-        out:put(json.string(field.name), ":")
+        out:put(key_of(field))
         write_value(out, v, field, on_document)
       end
     end
@@ -86,9 +101,10 @@ end
 local Buffer = {}
 Buffer.__index = Buffer
 
-function Buffer:put(...)
-  local text = self.text
-  for i = 1, select("#", ...) do text[#text + 1] = select(i, ...) end
+-- Up to six pieces at a time, without varargs: this runs for every value.
+function Buffer:put(a, b, c, d, e, f)
+  local text, n = self.text, #self.text
+  text[n + 1], text[n + 2], text[n + 3], text[n + 4], text[n + 5], text[n + 6] = a, b, c, d, e, f
 end
 
 function Buffer:part(p)
