@@ -109,3 +109,12 @@ test-c: $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do $$t; done
 .PHONY: test-c
 test: test-c
+
+# OpenResty specs (spec/openresty_*_spec.lua): each starts a real nginx with
+# its Lua module, which loads the LuaJIT build; busted drives them under
+# LuaJIT. With SPEC=..., they run only when SPEC names one of them.
+test-openresty: SPEC = $(wildcard spec/openresty_*_spec.lua)
+test-openresty: build/luajit/cdp/core.so
+	$(if $(filter spec/openresty_%,$(SPEC)),$(call BUSTED_RUN,luajit,luajit),@echo "test-openresty: no OpenResty spec in SPEC")
+.PHONY: test-openresty
+test: test-openresty
