@@ -80,9 +80,13 @@ describe("openresty AML callback", function()
     assert.equal(200, res.status, res.body)
     assert.matches("^%d+$", res.json.ecrn)
     assert.equal("ACTIVE", res.json.customer_status)
+    -- The documents crossed into the worker thread as paths and were streamed from disk.
     local stored = sb:customer(res.json.ecrn)
     assert.equal("Zafar", stored.payload.first_name)
-    assert.truthy(stored.documents["id_details[0].id_front"].size > 0)
+    assert.equal(sandbox.sha256_file("examples/images/id-front.jpg"),
+                 stored.documents["id_details[0].id_front"].sha256)
+    assert.equal(sandbox.sha256_file("examples/images/face.jpg"),
+                 stored.documents["customer_classification.profile_photo"].sha256)
     assert.equal("ACTIVE", known(res.json.ecrn).customer_status)
   end)
 
@@ -180,5 +184,13 @@ describe("openresty AML callback", function()
     -- Not remembered as handled: once the partner knows it, it is updated.
     assert_answer(post({ ecrn = "7841999999999999", aml_scan_status = "Accepted", customer_status = "ACTIVE" }),
                   404)
+  end)
+
+  it("keeps credentials and tokens out of nginx's logs", function()
+    local logs = srv:error_log() .. table.concat(srv:access_lines(), "\n")
+    assert.truthy(logs:find("/cdp/aml-callback", 1, true))  -- the logs are the right ones
+    for _, secret in ipairs({ sb.env.CDP_CLIENT_SECRET, sb.env.CDP_PASSWORD, TOKEN }) do
+      assert.falsy(logs:find(secret, 1, true))
+    end
   end)
 end)

@@ -35,6 +35,11 @@ local warned = false
 local Client = {}
 Client.__index = Client
 
+-- Each client's resolved options (credentials included) live here, not in
+-- the client table, which may be printed or encoded: the calls hand them to
+-- the worker threads.
+local private = setmetatable({}, { __mode = "k" })
+
 --- Make a client; raises on misuse, like cdp.client.
 function M.client(opts)
   if opts == nil then opts = {} end
@@ -48,31 +53,34 @@ function M.client(opts)
   if not dict then error("cdp.ngx: no lua_shared_dict " .. dict_name .. " in nginx.conf", 2) end
   local ok, o = pcall(options.resolve, opts)
   if not ok then error((tostring(o):gsub("^[^:]*:%d+: ", "")), 2) end
-  local key = options.key(o)
-  return setmetatable({
+  local self = setmetatable({
     base_url = o.base_url,
     client_id = o.client_id,
     pool = pool,
-    _options = o,
-    -- Threads keep one client per set of options (timeouts and headers too).
-    _id = core.sha256(key .. "\0" .. tostring(o.timeout) .. tostring(o.connect_timeout)
-      .. tostring(o.retries) .. tostring(o.backoff) .. tostring(o.ca_file) .. tostring(o.proxy)
-      .. tostring(o.max_response_bytes) .. tostring(o.client_cert) .. tostring(o.token_skew)
-      .. table.concat(options.core_config(o).headers, "\n")),
-    _shared = tokens.new(dict, key, { skew = o.token_skew, lock_timeout = opts.lock_timeout,
-                                      wait = opts.wait }),
+    _id = options.fingerprint(o),
+    _shared = tokens.new(dict, options.key(o), { skew = o.token_skew, lock_timeout = opts.lock_timeout,
+                                                 wait = opts.wait }),
   }, Client)
+  private[self] = o
+  return self
 end
 
 function Client:__tostring()
   return ("cdp.ngx.client(%s, client_id=%s)"):format(self.base_url, self.client_id)
 end
 
+-- Run THREAD[func](...) in the pool. A full queue (thread_pool's max_queue)
+-- is a run-time failure: nil, err; anything else (no such pool, misuse
+-- caught in the thread) raises.
 local function run(self, func, ...)
   -- luacheck: ignore 143 (run_worker_thread is newer than luacheck's ngx_lua)
   local ok, a, b, c = ngx.run_worker_thread(self.pool, THREAD, func, ...)
-  if not ok then error("cdp.ngx: worker thread (pool " .. self.pool .. "): " .. tostring(a), 0) end
-  return a, b, c
+  if ok then return true, a, b, c end
+  if tostring(a):find("task_post failed", 1, true) then
+    return false, errors.new{ kind = "transport", retryable = true,
+      message = "cdp.ngx: thread pool " .. self.pool .. " is full (its max_queue); try again" }
+  end
+  error("cdp.ngx: worker thread (pool " .. self.pool .. "): " .. tostring(a), 0)
 end
 
 -- A failed shared-token fetch, in cdp.client's words.
@@ -89,12 +97,16 @@ local function token_error(f)
 end
 
 function Client:_call(method, ...)
-  local o = self._options
+  local o = private[self]
   local seed
   if core.token_sharing then
+    local busy
     local entry, failure = self._shared:get(function(stale)
-      return run(self, "token", self._id, o, stale)
+      local ok, token, expires_in, lifetime = run(self, "token", self._id, o, stale)
+      if not ok then busy = token return nil, { kind = "transport", message = token.message } end
+      return token, expires_in, lifetime
     end)
+    if busy then return nil, busy end
     if not entry then return nil, token_error(failure) end
     seed = { token = entry.token, expires_in = entry.expires_at - ngx.now(), lifetime = entry.lifetime }
   elseif not warned then
@@ -102,7 +114,8 @@ function Client:_call(method, ...)
     ngx.log(ngx.WARN, "cdp.ngx: this cdp.core cannot share tokens between workers")
     warned = true
   end
-  local data, info, fresh = run(self, "call", self._id, o, seed, method, ...)
+  local ok, data, info, fresh = run(self, "call", self._id, o, seed, method, ...)
+  if not ok then return nil, data end
   if fresh then self._shared:publish(fresh.token, fresh.expires_in, fresh.lifetime) end
   if data == nil then return nil, plain.error(info) end
   if type(info) == "table" and info.cause then info.cause = plain.error(info.cause) end

@@ -72,4 +72,16 @@ function options.key(o)
     c.client_secret, c.password }, "\0"))
 end
 
+--- A name for the whole set of options (timeouts, headers, TLS files too):
+-- worker threads keep one client per name.
+function options.fingerprint(o)
+  local lines = {}
+  for k, v in pairs(o) do
+    if k ~= "headers" then lines[#lines + 1] = k .. "=" .. tostring(v) end
+  end
+  for _, h in ipairs(options.core_config(o).headers) do lines[#lines + 1] = "header " .. h end
+  table.sort(lines)
+  return core.sha256(table.concat(lines, "\0"))
+end
+
 return options
