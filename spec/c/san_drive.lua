@@ -5,7 +5,12 @@
 -- sandbox started here (the sandbox's nginx and curl must not inherit the
 -- preload). Prints the child's output: any sanitizer or valgrind report shows.
 --
--- ASan + UBSan (module built into /tmp/san, see the report of issue 3):
+-- ASan + UBSan, with the module built into /tmp/san (a separate dir, so the
+-- normal build stays as it is):
+--   mkdir -p /tmp/san/cdp && for f in src/*.c; do cc -std=c99 -Wall -Wextra -Wshadow -Werror -O1 -g \
+--     -fsanitize=address,undefined -fno-omit-frame-pointer -fPIC -D_POSIX_C_SOURCE=200809L \
+--     -D_DEFAULT_SOURCE -I/usr/include/lua5.4 -c $f -o /tmp/san/$(basename $f .c).o; done && \
+--   cc -fsanitize=address,undefined -shared -o /tmp/san/cdp/core.so /tmp/san/*.o -lcurl -lcrypto -lpthread
 --   SAN_PRELOAD="/usr/lib/x86_64-linux-gnu/libasan.so.8 /usr/lib/x86_64-linux-gnu/libubsan.so.1" \
 --   SAN_CPATH="/tmp/san/?.so;;" lua5.4 spec/c/san_drive.lua
 -- valgrind (the normal build):
