@@ -16,6 +16,40 @@ local function read(path)
   return data
 end
 
+-- A plain table-driven base64 encoder, independent of the C core's.
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local chars = {}
+    for k = 3, 0, -1 do
+      local idx = math.floor(n / 64 ^ k) % 64
+      chars[#chars + 1] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then chars[3], chars[4] = "=", "=" elseif not c then chars[4] = "=" end
+    out[#out + 1] = table.concat(chars)
+  end
+  return table.concat(out)
+end
+
+-- The example with every cdp.file replaced by the API's own shape.
+local function as_raw_documents(t)
+  local function raw(doc)
+    return { base64_data = base64(read(doc.path)), content_type = "image/jpeg" }
+  end
+  for _, item in ipairs(t.additional_docs) do
+    local r = raw(item.document)
+    item.document, item.base64_data, item.content_type = nil, r.base64_data, r.content_type
+  end
+  for _, id in ipairs(t.id_details) do
+    id.id_front, id.id_back = raw(id.id_front), raw(id.id_back)
+  end
+  t.customer_classification.profile_photo = raw(t.customer_classification.profile_photo)
+  return t
+end
+
 local function matches_fixture(text, path)
   if os.getenv("CDP_WRITE_FIXTURES") then
     local f = assert(io.open(path, "wb"))
@@ -50,6 +84,24 @@ describe("customer:render under both ABIs", function()
   it("renders the document's example as spec/fixtures/example-render.json", function()
     local c = assert(cdp.customer(example_customer(IMAGES), { today = "2023-01-01" }))
     matches_fixture(c:render(), "spec/fixtures/example-render.json")
+  end)
+
+  it("renders documents given as base64 with the same placeholders as the files they came from", function()
+    local raw = as_raw_documents(example_customer(IMAGES))
+    local c = assert(cdp.customer(raw, { today = "2023-01-01" }))
+    assert.equal(read("spec/fixtures/example-render.json"), c:render())
+  end)
+
+  it("decodes base64 with one, two or no padding characters for the placeholder", function()
+    for _, bytes in ipairs({ "\255\216\255a", "\255\216\255ab", "\255\216\255abc" }) do
+      local from_bytes = example_customer(IMAGES)
+      from_bytes.customer_classification.profile_photo = cdp.bytes(bytes, "image/jpeg")
+      local from_base64 = example_customer(IMAGES)
+      from_base64.customer_classification.profile_photo = { base64_data = base64(bytes), content_type = "image/jpeg" }
+      local shown = cjson.decode(assert(cdp.customer(from_base64, { today = "2023-01-01" })):render())
+      assert.same(cjson.decode(assert(cdp.customer(from_bytes, { today = "2023-01-01" })):render()), shown)
+      assert.equal(#bytes, shown.customer_classification.profile_photo.size)
+    end
   end)
 
   it("renders escapes, exact integers, nulls and empty arrays as spec/fixtures/tricky-render.json", function()

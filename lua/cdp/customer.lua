@@ -9,6 +9,7 @@
 --
 -- Partner rules are functions `(customer_data, record) -> true | nil, message`
 -- that run once the schema checks pass, and report like any other error.
+local core = require "cdp.core"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
 local json = require "cdp.json"
@@ -121,9 +122,26 @@ function Customer:parts()
   return json.encode_parts(self.data, schema.customer, wire_document)
 end
 
-local function base64_size(b64)
-  local pad = b64:match("(=*)$")
-  return math.floor(#b64 / 4) * 3 - #pad
+local BASE64_VALUE = {}
+do
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+  for i = 1, 64 do BASE64_VALUE[alphabet:byte(i)] = i - 1 end
+end
+
+local function decode_group(group)
+  local a, b, c, d = group:byte(1, 4)
+  local n = BASE64_VALUE[a] * 262144 + BASE64_VALUE[b] * 4096
+    + (c and BASE64_VALUE[c] or 0) * 64 + (d and BASE64_VALUE[d] or 0)
+  local x, y, z = math.floor(n / 65536), math.floor(n / 256) % 256, n % 256
+  if d then return string.char(x, y, z) end
+  if c then return string.char(x, y) end
+  return string.char(x)
+end
+
+-- The bytes of validated base64 (render only: a raw document's placeholder
+-- then shows the same size and SHA-256 as the file it was made from).
+local function base64_decode(b64)
+  return (b64:gsub("=", ""):gsub("[%w+/][%w+/][%w+/]?[%w+/]?", decode_group))
 end
 
 local function placeholder(out, doc, flat)
@@ -133,7 +151,8 @@ local function placeholder(out, doc, flat)
     sha, size = doc:digest()
     if not sha then error("cdp.customer:render: " .. tostring(size)) end
   else
-    ct, size, sha = doc.content_type, base64_size(doc.base64_data), "(given as base64)"
+    local bytes = base64_decode(doc.base64_data)
+    ct, size, sha = doc.content_type, #bytes, core.sha256(bytes)
   end
   if not flat then out:put("{") end
   out:put('"content_type":', json.string(ct), ',"size":', json.number(size), ',"sha256":', json.string(sha))
