@@ -108,8 +108,9 @@ function Shared:get(fetch)
       if entry and ngx.now() < entry.expires_at then return entry end
       return nil, expires_in
     end
-    -- Another worker is fetching: the current token serves while it lasts.
-    if entry and now < entry.expires_at then return entry end
+    -- Another worker is fetching: the current token serves until the C
+    -- cache would refresh it by itself (a grant of its own); then wait.
+    if entry and now < entry.expires_at - c_margin(self, entry.lifetime) then return entry end
     local failed = self.dict:get(self.fail_key)
     if failed then return nil, cjson.decode(failed) end
     if now >= deadline then
