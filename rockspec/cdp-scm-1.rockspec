@@ -48,6 +48,7 @@ build = {
     ["cdp.cli.records"] = "lua/cdp/cli/records.lua",
     ["cdp.cli.render"] = "lua/cdp/cli/render.lua",
     ["cdp.cli.sandbox"] = "lua/cdp/cli/sandbox.lua",
+    ["cdp.cli.submit"] = "lua/cdp/cli/submit.lua",
     ["cdp.client"] = "lua/cdp/client.lua",
     ["cdp.config"] = "lua/cdp/config.lua",
     ["cdp.customer"] = "lua/cdp/customer.lua",
