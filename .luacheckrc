@@ -7,3 +7,4 @@ files["lua/cdp/sandbox/app/**"] = { std = "+ngx_lua" }
 files["lua/cdp/ngx/**"] = { std = "+ngx_lua" }
 files["lua/cdp/ngx.lua"] = { std = "+ngx_lua" }
 files["examples/openresty/**"] = { std = "+ngx_lua" }
+files["spec/openresty_app.lua"] = { std = "+ngx_lua" }  -- runs inside nginx
