@@ -64,6 +64,7 @@ function app.onboard()
   if how == "bytes" then
     t.id_details[1].id_front = cdp.bytes(read(ROOT .. "/examples/images/id-back.jpg"), "image/jpeg")
   end
+  t.preferred_name = cdp.null  -- an explicit JSON null crosses too
   local value = t
   if how == "built" then value = assert(cdp.customer(t)) end
   local data, info = cdp_client():onboard(value)

@@ -5,6 +5,7 @@
 -- are reused), and the client table holds no secret.
 local sandbox = require "helpers.sandbox"
 local nginx = require "helpers.nginx"
+local cjson = require "cjson"
 
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 
@@ -65,6 +66,7 @@ describe("openresty client", function()
   it("onboards customers with file documents, bytes documents, and built by cdp.customer", function()
     local files = get("/t/onboard?how=files&id=784198612345671")
     assert.matches("^%d+$", files.ecrn)
+    assert.equal(cjson.null, sb:customer(files.ecrn).payload.preferred_name)  -- cdp.null crossed
     local bytes = get("/t/onboard?how=bytes&id=784199078901232")
     local stored = sb:customer(bytes.ecrn)
     assert.equal(sandbox.sha256_file("examples/images/id-back.jpg"), stored.documents["id_details[0].id_front"].sha256)
