@@ -100,13 +100,11 @@ function Client:_call(method, ...)
   local o = private[self]
   local seed
   if core.token_sharing then
-    local busy
     local entry, failure = self._shared:get(function(stale)
       local ok, token, expires_in, lifetime = run(self, "token", self._id, o, stale)
-      if not ok then busy = token return nil, { kind = "transport", message = token.message } end
+      if not ok then return nil, { kind = "transport", message = token.message } end  -- a full pool
       return token, expires_in, lifetime
     end)
-    if busy then return nil, busy end
     if not entry then return nil, token_error(failure) end
     seed = { token = entry.token, expires_in = entry.expires_at - ngx.now(), lifetime = entry.lifetime }
   elseif not warned then
