@@ -63,3 +63,18 @@ describe("cdp.json.number", function()
     assert.equal("0.5", json.number(0.5))
   end)
 end)
+
+describe("cdp.customer with stray keys", function()
+  it("reports a stray key of an additional document given in the API's shape", function()
+    local e = only_error(function(t)
+      t.additional_docs[1] = { base64_data = "QUJD", content_type = "image/jpeg", document_id = "1",
+        document_typ = "passport" }
+    end)
+    assert.same({ path = "additional_docs[1].document_typ", message = "unknown field; did you mean document_id?" }, e)
+  end)
+
+  it("reports a very long unknown key without a suggestion", function()
+    local e = only_error(function(t) t[("first_name"):rep(1000)] = "x" end)
+    assert.equal("unknown field", e.message)
+  end)
+end)

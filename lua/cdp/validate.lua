@@ -52,6 +52,7 @@ local function distance(a, b)
 end
 
 local function suggestion(name, spec)
+  if #name > 64 then return nil end  -- no field is that long; spare the O(n*m) distance
   local best, best_d
   for _, f in ipairs(spec.fields) do
     local d = distance(name, f.name)
@@ -350,9 +351,14 @@ function TYPES.object(ctx, parent, v, spec, name)
     return ctx:error(path, "expected an object, got " .. describe(v))
   end
   if spec.flat_document and v.base64_data ~= nil then
-    -- {base64_data, content_type, document_id}: the API's shape of an additional doc
-    v = { [spec.flat_document] = { base64_data = v.base64_data, content_type = v.content_type },
-          document_id = v.document_id }
+    -- {base64_data, content_type, document_id}: the API's shape of an additional
+    -- doc. Other keys come along, so that a stray one is reported, not dropped.
+    local nested = {}
+    for k, x in pairs(v) do
+      if k ~= "base64_data" and k ~= "content_type" then nested[k] = x end
+    end
+    nested[spec.flat_document] = { base64_data = v.base64_data, content_type = v.content_type }
+    v = nested
   end
   local out, by_name, fields = {}, spec.by_name, spec.fields
   for k in pairs(v) do
