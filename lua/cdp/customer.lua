@@ -25,6 +25,15 @@ local function today()
   return os.date("!%Y-%m-%d")
 end
 
+-- "2 passport, 4 Emirates ID, …": a code list for a message, in code order.
+local function codes(list)
+  local keys, out = {}, {}
+  for code in pairs(list) do keys[#keys + 1] = code end
+  table.sort(keys)
+  for i, code in ipairs(keys) do out[i] = code .. " " .. list[code] end
+  return table.concat(out, ", ")
+end
+
 -- Checks across fields, after the schema's own. Dates are YYYY-MM-DD, so
 -- string order is date order.
 local function cross_checks(ctx, data, now)
@@ -32,10 +41,20 @@ local function cross_checks(ctx, data, now)
   if type(dob) == "string" and validate.date(dob) and dob >= now then
     ctx:error("date_of_birth", "must be in the past")
   end
+  local resident = data.resident_type_id
+  if type(resident) == "number" and not schema.RESIDENT_TYPES[resident] then
+    ctx:warn("resident_type_id", "not a resident type seen in partner code (" .. codes(schema.RESIDENT_TYPES) .. ")")
+  end
   local has_front = false
   for i, id in ipairs(type(data.id_details) == "table" and data.id_details or {}) do
     if type(id) == "table" then
       local path = ("id_details[%d]"):format(i)
+      if type(id.id_type) == "number" and not schema.ID_TYPES[id.id_type] then
+        ctx:warn(path .. ".id_type", "not an ID type seen in partner code (" .. codes(schema.ID_TYPES) .. ")")
+      elseif id.id_type == schema.EMIRATES_ID_TYPE and type(id.id_number) == "string"
+        and not id.id_number:find(schema.EMIRATES_ID_NUMBER) then
+        ctx:warn(path .. ".id_number", "an Emirates ID number has 15 digits and starts with 784")
+      end
       local issued, expiry = id.issued_on, id.date_of_expiry
       if type(issued) == "string" and type(expiry) == "string" and validate.date(issued)
         and validate.date(expiry) and expiry <= issued then

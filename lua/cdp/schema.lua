@@ -69,6 +69,12 @@ schema.ID_STATUS = { "Active", "Expired", "Inactive" }
 --- Observed code lists (NOTES.md; the CDP's master data is the authority).
 schema.GENDER = { "Male", "Female", "Other" }                -- inferred
 schema.ADDRESS_TYPE = { "1", "2" }                            -- inferred: 1 residence, 2 home country
+-- Codes seen in partner code but not published: a value outside them is a
+-- warning (the CDP's master data decides), never an error.
+schema.ID_TYPES = { [2] = "passport", [4] = "Emirates ID", [28] = "MyKad", [29] = "UNHCR card" }  -- inferred
+schema.RESIDENT_TYPES = { [100] = "non-resident", [101] = "resident" }                           -- inferred
+schema.EMIRATES_ID_TYPE = 4
+schema.EMIRATES_ID_NUMBER = "^784%d%d%d%d%d%d%d%d%d%d%d%d$"  -- inferred: 15 digits from 784 (NOTES.md)
 schema.CONTENT_TYPES = { "image/jpeg", "image/png", "application/pdf" }
 
 --- The onboarding (and update) request.
