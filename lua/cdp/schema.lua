@@ -175,6 +175,28 @@ schema.customer = object {
   }),
 }
 
+--- Access token request (form-encoded) and response (published). The
+-- document marks `scope` mandatory; the observed production partner sends
+-- none, and its token calls work.
+schema.token_request = object {
+  str("grant_type", 10, { required = true }),   -- "password" or "refresh_token", sent once
+  str("scope", 60, { inferred = true }),         -- published MANDATORY, observed absent
+  str("client_id", 60, { required = true }),
+  str("client_secret", 60, { required = true }),
+  str("username", 60),                          -- password grant only
+  str("password", 60),                          -- password grant only
+  str("refresh_token", 600),                    -- refresh grant only
+}
+
+schema.token_response = object {
+  str("token_type", nil, { required = true }),
+  str("scope", nil, { required = true }),
+  str("access_token", 600, { required = true }),
+  str("refresh_token", 600, { required = true }),
+  int("expires_in", { required = true }),
+  int("refresh_expires_in", { required = true }),
+}
+
 --- Lookup v2 request and the customer data of its response (published).
 schema.lookup_request = object {
   str("idType", 3, { required = true }),
@@ -190,6 +212,15 @@ schema.lookup_data = object {
   str("id_date_of_expiry", 50),  -- documented YYYY-MM-DD, example a full timestamp: accept both
 }
 
+--- The lookup's whole answer, always HTTP 200 (published; camelCase).
+schema.lookup_response = object {
+  str("status", 255, { enum = { "success", "failure" } }),
+  int("statusCode"),
+  int("errorCode"),
+  str("message", 255),
+  nested("data", schema.lookup_data.fields),
+}
+
 --- Onboarding success data (published).
 schema.onboard_data = object {
   str("aml_scan_status", 20, { enum = schema.AML_SCAN_STATUS }),
@@ -199,11 +230,37 @@ schema.onboard_data = object {
   int("aml_category"),
 }
 
+--- The onboarding's whole answer (published; snake_case). `details` maps
+-- camelCase field names to messages ({"firstName": "Invalid first name"}):
+-- free keys, so it is not described field by field.
+schema.onboard_response = object {
+  str("status", 20, { enum = { "success", "failed", "failure" } }),
+  nested("data", schema.onboard_data.fields),
+  int("status_code"),   -- may differ from the HTTP status (400 with 406)
+  int("error_code"),
+  str("message", 255),
+  { name = "details", type = "map" },
+  str("request_id", 64, { inferred = true }),
+}
+
+--- The gateway's 401 body (published; Spring style).
+schema.unauthorized_response = object {
+  str("timestamp"), int("status"), str("error"), str("message"), str("path"),
+}
+
 --- The AML alert closure callback body (inferred from v1.0.2 and observed code).
 schema.aml_callback = object {
   str("ecrn", 20, { required = true, format = "numeric" }),
   str("aml_scan_status", 20, { required = true, enum = schema.AML_SCAN_STATUS }),
   str("customer_status", 20, { required = true, enum = schema.CUSTOMER_STATUS }),
+}
+
+--- The partner's answer to the callback, with the HTTP status equal to
+-- `status_code`: 200 updated, 404 unknown ECRN, 500 failure (inferred).
+schema.aml_callback_response = object {
+  int("status_code", { required = true, inferred = true }),
+  str("status", 10, { required = true, enum = { "success", "failed" }, inferred = true }),
+  str("message", 255, { inferred = true }),
 }
 
 return schema

@@ -322,6 +322,20 @@ function TYPES.document(ctx, parent, v, _, name)
     .. describe(v))
 end
 
+-- Free keys to text (the onboarding error's `details`: field -> message).
+function TYPES.map(ctx, parent, v, _, name)
+  local path = path_of(parent, name)
+  if type(v) ~= "table" or document.is(v) or v[1] ~= nil then
+    return ctx:error(path, "expected an object, got " .. describe(v))
+  end
+  for k, x in pairs(v) do
+    if type(k) ~= "string" or type(x) ~= "string" then
+      return ctx:error(path, "expected names with text values")
+    end
+  end
+  return v
+end
+
 local check_value
 
 function TYPES.array(ctx, parent, v, field, name)
