@@ -59,13 +59,23 @@ describe("openresty AML callback", function()
   end
 
   setup(function()
-    local port = math.random(41000, 48000)
-    sb = sandbox.start{ callback_url = "http://127.0.0.1:" .. port .. CALLBACK, callback_token = TOKEN,
-                        callback_attempts = 3, callback_backoff = 0.2 }
-    local env = {}
-    for k, v in pairs(sb.env) do env[k] = v end
-    env.CDP_CALLBACK_TOKEN = TOKEN
-    srv = nginx.start{ conf = nginx.render(EXAMPLE, { workers = 2 }), env = env, port = port }
+    -- The sandbox needs the callback URL before nginx exists: pick the port
+    -- first, and pick again should it be taken by the time nginx binds it.
+    for _ = 1, 5 do
+      local port = nginx.random_port()
+      sb = sandbox.start{ callback_url = "http://127.0.0.1:" .. port .. CALLBACK, callback_token = TOKEN,
+                          callback_attempts = 3, callback_backoff = 0.2 }
+      local env = {}
+      for k, v in pairs(sb.env) do env[k] = v end
+      env.CDP_CALLBACK_TOKEN = TOKEN
+      local ok, started = pcall(nginx.start, { conf = nginx.render(EXAMPLE, { workers = 2 }), env = env,
+                                               port = port })
+      if ok then srv = started break end
+      sb:stop()
+      sb = nil
+      if not tostring(started):find("port taken", 1, true) then error(started, 0) end
+    end
+    assert(srv, "no free port for nginx")
   end)
 
   teardown(function()

@@ -2,7 +2,8 @@
 -- spec/openresty_app.lua): cdp.client's results and errors come back from
 -- the worker thread intact, documents of every kind cross as descriptions,
 -- misuse raises in the caller, thread VMs keep their client (connections
--- are reused), and the client table holds no secret.
+-- are reused), a burst larger than the VM pool waits, and the client table
+-- holds no secret.
 local sandbox = require "helpers.sandbox"
 local nginx = require "helpers.nginx"
 local cjson = require "cjson"
@@ -26,6 +27,7 @@ http {
   lua_package_path "{{root}}/lua/?.lua;{{root}}/lua/?/init.lua;{{root}}/spec/?.lua;;";
   lua_package_cpath "{{root}}/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
   lua_shared_dict cdp_tokens 1m;
+  lua_worker_thread_vm_pool_size 4;   # 4 calls in flight at most: more must wait their turn
   server {
     listen 127.0.0.1:{{port}};
     location ~ ^/t/(\w+)$ { content_by_lua_block { require("openresty_app")[ngx.var[1]]() } }
@@ -99,6 +101,15 @@ describe("openresty client", function()
     assert.equal(40, get("/t/lookups?n=40").answered)
     -- 4 threads' clients at most (no new connection per call).
     assert.is_true(sb:counters().connections <= 4, "connections: " .. sb:counters().connections)
+  end)
+
+  it("lets a burst beyond the threads' Lua VMs wait its turn instead of failing", function()
+    local paths = {}
+    for i = 1, 40 do paths[i] = "/t/lookups?n=1&burst=" .. i end
+    for i, r in ipairs(srv:parallel(paths, 40)) do
+      assert.equal(200, r.status, "request " .. i .. ": " .. r.body)
+      assert.equal('{"answered":1}', r.body:gsub("%s+$", ""))
+    end
   end)
 
   it("holds no credential or token in the client table; the dict only the token and its times", function()

@@ -4,7 +4,8 @@
 --   local cdp_ngx = require "cdp.ngx"
 --   local c = cdp_ngx.client{ base_url = ..., ... }   -- cdp.client's options (or CDP_* env,
 --                                                     -- kept by nginx's `env` directives), plus
---                                                     -- pool = "cdp", dict = "cdp_tokens"
+--                                                     -- pool = "cdp", dict = "cdp_tokens",
+--                                                     -- queue_wait = 10 (s, see run)
 --   local data, err = c:lookup(4, "784199554586091")   -- in rewrite, access, content phases
 --   local data, err = c:get(ecrn)
 --   local data, err = c:onboard(customer)              -- a plain table (cdp.file / cdp.bytes
@@ -57,6 +58,7 @@ function M.client(opts)
     base_url = o.base_url,
     client_id = o.client_id,
     pool = pool,
+    queue_wait = opts.queue_wait or 10,
     _id = options.fingerprint(o),
     _shared = tokens.new(dict, options.key(o), { skew = o.token_skew, lock_timeout = opts.lock_timeout,
                                                  wait = opts.wait }),
@@ -69,18 +71,29 @@ function Client:__tostring()
   return ("cdp.ngx.client(%s, client_id=%s)"):format(self.base_url, self.client_id)
 end
 
--- Run THREAD[func](...) in the pool. A full queue (thread_pool's max_queue)
--- is a run-time failure: nil, err; anything else (no such pool, misuse
--- caught in the thread) raises.
+-- Run THREAD[func](...) in the pool. When every Lua VM of the worker threads
+-- is taken (lua_worker_thread_vm_pool_size calls in flight) or the queue is
+-- full (thread_pool's max_queue), wait without blocking and try again, up to
+-- `queue_wait` seconds; then it is a run-time failure: false, err. Anything
+-- else (no such pool, misuse caught in the thread) raises.
 local function run(self, func, ...)
-  -- luacheck: ignore 143 (run_worker_thread is newer than luacheck's ngx_lua)
-  local ok, a, b, c = ngx.run_worker_thread(self.pool, THREAD, func, ...)
-  if ok then return true, a, b, c end
-  if tostring(a):find("task_post failed", 1, true) then
-    return false, errors.new{ kind = "transport", retryable = true,
-      message = "cdp.ngx: thread pool " .. self.pool .. " is full (its max_queue); try again" }
+  local deadline, pause = nil, 0.002
+  while true do
+    -- luacheck: ignore 143 (run_worker_thread is newer than luacheck's ngx_lua)
+    local ok, a, b, c = ngx.run_worker_thread(self.pool, THREAD, func, ...)
+    if ok then return true, a, b, c end
+    local why = tostring(a)
+    if not (why:find("no available Lua vm", 1, true) or why:find("task_post failed", 1, true)) then
+      error("cdp.ngx: worker thread (pool " .. self.pool .. "): " .. why, 0)
+    end
+    deadline = deadline or ngx.now() + self.queue_wait
+    if ngx.now() >= deadline then
+      return false, errors.new{ kind = "transport", retryable = true,
+        message = "cdp.ngx: the worker threads stayed busy for " .. self.queue_wait .. " s (" .. why .. ")" }
+    end
+    ngx.sleep(pause)
+    pause = math.min(pause * 2, 0.05)
   end
-  error("cdp.ngx: worker thread (pool " .. self.pool .. "): " .. tostring(a), 0)
 end
 
 -- A failed shared-token fetch, in cdp.client's words.

@@ -4,7 +4,8 @@
 --   local nginx = require "helpers.nginx"
 --   local text = nginx.render("examples/openresty/nginx.conf", { workers = 1 })  -- {{root}}: the checkout
 --   local srv = nginx.start{ conf = text, env = { CDP_BASE_URL = ..., ... }, port = nil }
---   -- {{port}} is filled with a free port (given, or tried until one is free).
+--   -- {{port}} is filled with a free port (given, or tried until one is free);
+--   -- a given port that is taken raises "port taken: ...".
 --   srv.url, srv.port, srv.dir, srv.pid
 --   srv:request{ method, path, json|body, headers }  -- helpers.http response
 --   srv:parallel(paths)       -- GET them all at once (curl --parallel); a list of
@@ -81,6 +82,12 @@ local function master_pid(dir)
   return nil
 end
 
+--- A random port for a spec server: below the sandbox helper's (20000 to
+-- 32000) and below Linux's ephemeral ports, which client sockets take.
+function nginx.random_port()
+  return math.random(10000, 19999)
+end
+
 local function try_start(dir, text, port)
   assert(fs.write(dir .. "/nginx.conf", (text:gsub("{{port}}", tostring(port)))))
   local out = fs.capture(("sh -c 'set -a; . %s; exec %s -p %s -c %s -e %s' 2>&1; echo \"rc=$?\""):format(
@@ -103,7 +110,7 @@ function nginx.start(opts)
   local text = spec_lines(opts.conf, me)
   local ok, out, taken, port
   for _ = 1, 8 do
-    port = opts.port or math.random(33000, 40000)
+    port = opts.port or nginx.random_port()
     ok, out, taken = try_start(dir, text, port)
     if ok or not taken or opts.port then break end
   end
@@ -111,7 +118,7 @@ function nginx.start(opts)
   if not ok then
     local log = fs.read(dir .. "/logs/error.log") or ""
     fs.run("rm -rf " .. fs.quote(dir))
-    error("nginx did not start: " .. tostring(out) .. "\n" .. log, 2)
+    error((taken and "port taken: " or "") .. "nginx did not start: " .. tostring(out) .. "\n" .. log, 2)
   end
   local srv = setmetatable({ dir = dir, port = port, url = "http://127.0.0.1:" .. port }, Server)
   for _ = 1, 100 do

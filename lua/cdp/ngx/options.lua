@@ -15,7 +15,7 @@ local ENV = {
 }
 
 --- Options of cdp.ngx itself, not passed on to cdp.client.
-options.OWN = { pool = true, dict = true, lock_timeout = true, wait = true }
+options.OWN = { pool = true, dict = true, lock_timeout = true, wait = true, queue_wait = true }
 
 --- A plain copy of `opts` without cdp.ngx's own keys, with the environment
 -- filled in. Raises on what cdp.client would refuse (a client is made and
