@@ -135,6 +135,28 @@ describe("openresty AML callback", function()
     assert.equal(200, counts.callbacks.log[1].status)
   end)
 
+  it("answers 404 to the sandbox's closure for a customer the partner never onboarded", function()
+    -- Created straight at the sandbox (a passport, so not the customer above).
+    local p = sandbox.example_payload("784000000045013")
+    p.id_details[2] = nil
+    p.id_details[1].id_type = 2
+    local res = sb:request{ method = "POST", path = "/caas-lcm/api/v1/CAAS/onBoarding/customer",
+                            token = sb:token().access_token, json = p }
+    assert.equal(45013, res.json.error_code)
+    local stranger = res.json.message:match("(%d+)")
+    assert.are_not.equal(ecrn, stranger)
+    sb:reset()
+    assert.is_true(sb:close_alert(stranger, "reject").callback_scheduled)
+    local counts = wait_for(function()
+      local c = sb:counters()
+      return (c.callbacks and c.callbacks.failed or 0) == 1 and c
+    end)
+    assert.truthy(counts, "the sandbox did not give up")
+    assert.equal(3, counts.callbacks.attempts)  -- callback_attempts: it kept trying
+    for _, attempt in ipairs(counts.callbacks.log) do assert.equal(404, attempt.status) end
+    assert.equal(404, srv:request{ path = "/customers/" .. stranger }.status)
+  end)
+
   it("refuses unauthenticated, malformed, oversized and out-of-set calls before the partner's function", function()
     assert.truthy(ecrn, "needs the customer")
     local before = known(ecrn)
