@@ -52,3 +52,22 @@ describe("cdp.mapping build", function()
       err.message)
   end)
 end)
+
+describe("cdp.mapping.date with month names", function()
+  local dob = m.date("DOB", "%d %b %Y")
+
+  it("reads English month abbreviations in any case", function()
+    assert.equal("1986-03-14", dob({ DOB = "14 MAR 1986" }))
+    assert.equal("2000-01-01", dob({ DOB = "1 jan 2000" }))
+  end)
+
+  it("refuses an unknown month and a day the month does not have", function()
+    assert.matches('"14 XYZ 1986" is not a date in the form %%d %%b %%Y', select(2, dob({ DOB = "14 XYZ 1986" })))
+    assert.matches('"31 FEB 1990" is not a date', select(2, dob({ DOB = "31 FEB 1990" })))
+  end)
+
+  it("refuses two-digit years when the mapping is made: 01/02/03 has no one reading", function()
+    assert.has_error(function() m.date("DOB", "%d/%m/%y") end,
+      "cdp.mapping.date: %y is not supported (use %d, %m or %b, %Y)")
+  end)
+end)

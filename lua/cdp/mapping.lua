@@ -242,8 +242,12 @@ local function date_pattern(format)
       local spec = format:sub(i + 1, i + 1)
       if spec == "d" or spec == "m" then pattern[#pattern + 1] = "(%d%d?)"
       elseif spec == "Y" then pattern[#pattern + 1] = "(%d%d%d%d)"
-      else error(("cdp.mapping.date: %%%s is not supported (use %%d, %%m, %%Y)"):format(spec), 3) end
-      fields[#fields + 1] = spec
+      elseif spec == "b" then pattern[#pattern + 1] = "(%a%a%a)"
+      else
+        -- %y is refused on purpose: "01/02/03" has no one reading.
+        error(("cdp.mapping.date: %%%s is not supported (use %%d, %%m or %%b, %%Y)"):format(spec), 3)
+      end
+      fields[#fields + 1] = spec == "b" and "m" or spec
       i = i + 2
     else
       pattern[#pattern + 1] = c:gsub("%p", "%%%0")
@@ -251,14 +255,20 @@ local function date_pattern(format)
     end
   end
   table.sort(fields)
-  if table.concat(fields) ~= "Ydm" then error("cdp.mapping.date: the format needs %d, %m and %Y once each", 3) end
+  if table.concat(fields) ~= "Ydm" then
+    error("cdp.mapping.date: the format needs %d, %m (or %b) and %Y once each", 3)
+  end
   local order = {}
   for spec in format:gmatch("%%(%a)") do order[#order + 1] = spec end
   return "^" .. table.concat(pattern) .. "$", order
 end
 
---- A date column in `format` (e.g. "%d/%m/%Y") as YYYY-MM-DD. Only the
--- named format is taken: "03/04/1990" is never guessed.
+-- English month abbreviations for %b ("14 MAR 1986", as machine-readable zones print them).
+local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
+  jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12 }
+
+--- A date column in `format` (e.g. "%d/%m/%Y", "%d %b %Y") as YYYY-MM-DD.
+-- Only the named format is taken: "03/04/1990" is never guessed.
 function mapping.date(column, format)
   local pattern, order = date_pattern(format)
   return function(record)
@@ -267,9 +277,11 @@ function mapping.date(column, format)
     local got = { tostring(v):match(pattern) }
     if #got == 3 then
       local parts = {}
-      for i, spec in ipairs(order) do parts[spec] = tonumber(got[i]) end
-      local iso_date = ("%04d-%02d-%02d"):format(parts.Y, parts.m, parts.d)
-      if validate.date(iso_date) then return iso_date end
+      for i, spec in ipairs(order) do
+        if spec == "b" then parts.m = MONTHS[got[i]:lower()] else parts[spec] = tonumber(got[i]) end
+      end
+      local iso_date = parts.m and ("%04d-%02d-%02d"):format(parts.Y, parts.m, parts.d)
+      if iso_date and validate.date(iso_date) then return iso_date end
     end
     return nil, ("column %q: %q is not a date in the form %s"):format(column, tostring(v), format)
   end
