@@ -32,7 +32,7 @@ describe("openresty non-blocking", function()
     if sb then sb:stop() end
   end)
 
-  it("serves 50 requests while one waits on a sandbox call delayed by 2 s", function()
+  it("serves 50 requests, and other CDP calls, while one waits on a sandbox call delayed by 2 s", function()
     -- The token first, so that the slow request is only the delayed call.
     assert.equal(404, srv:request{ path = "/lookup?id_type=4&id_number=784199000000001" }.status)
     sb:reset()
@@ -54,18 +54,28 @@ describe("openresty non-blocking", function()
       assert.equal(200, r.status, "health " .. i)
     end
 
+    -- Other CDP calls go on meanwhile in the pool's other threads.
+    local lookups = {}
+    for i = 1, 20 do lookups[i] = ("/lookup?id_type=4&id_number=7841991%08d"):format(i) end
+    for i, r in ipairs(srv:parallel(lookups, 20)) do
+      assert.equal(404, r.status, "lookup " .. i .. ": " .. r.body)
+    end
+
     assert.truthy(wait_for(function() return fs.exists(done) end), "the slow request never returned")
     assert.equal("404", fs.read(out .. ".code"))
     assert.matches('"code":45001', fs.read(out), 1, true)
 
     -- Completion order: every /health line comes before the slow lookup's.
-    local slow_at, health = nil, {}
+    local slow_at, health, fast = nil, {}, {}
     for i, line in ipairs(srv:access_lines()) do
       if line:find("GET /lookup?id_type=4&id_number=784199000000002 ", 1, true) then slow_at = i end
       if line:find('"GET /health ', 1, true) then health[#health + 1] = i end
+      if line:find("GET /lookup?id_type=4&id_number=7841991", 1, true) then fast[#fast + 1] = i end
     end
     assert.truthy(slow_at, "no access log line for the slow request")
     assert.equal(50, #health)
+    assert.equal(20, #fast)
     for _, at in ipairs(health) do assert.is_true(at < slow_at) end
+    for _, at in ipairs(fast) do assert.is_true(at < slow_at) end
   end)
 end)
