@@ -22,6 +22,18 @@
 -- out; an item or object with nothing but constants is left out.
 -- A mapping script returns such a mapping, or a plain function
 -- `(record) -> customer table | nil, message`.
+--
+-- Nested fields are mapped where they sit in the payload: `id_details` and
+-- `address_list` are lists of tables of the same kind of values (one table per
+-- ID or address the record holds; a second passport column set is a second
+-- table), `customer_classification` is one table. Problems are reported at
+-- the same paths as validation's (`id_details[1].date_of_expiry`), all at once.
+--
+-- Helpers: m.date(column, "%d/%m/%Y" | "%d %b %Y" | …) (never guessed, %y
+-- refused), m.country(column), m.phone(column, default_country) (cdp.phone's
+-- small calling-code table), m.name(column, "first" | "middle" | "last"),
+-- m.file(pattern, column…) (relative to the script's folder; a cell may not
+-- climb out of it), m.const(value), m.column(name).
 local customer = require "cdp.customer"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
