@@ -3,9 +3,12 @@
 -- (`id_details[2].date_of_expiry`, 1-based).
 --
 -- Coercions lose nothing: a number where text is wanted becomes its exact
--- digits; "true"/"false"/"1"/"0" become booleans; digit strings become
--- integers; text is trimmed; country names and alpha-3 codes become alpha-2;
--- phone numbers lose spaces and dashes. Anything ambiguous is an error.
+-- digits (a Lua 5.4 integer always; a float only below 2^53, above which it
+-- may already have been rounded); "true"/"false"/"1"/"0" become booleans;
+-- digit strings become integers; text is trimmed; country names and alpha-3
+-- codes become alpha-2; phone numbers lose spaces and dashes. Anything
+-- ambiguous is an error. Values quoted in messages are cut at 40 bytes, so a
+-- misplaced blob never floods a report.
 local document = require "cdp.document"
 local iso = require "cdp.iso"
 local json = require "cdp.json"
