@@ -71,3 +71,13 @@ describe("cdp.mapping.date with month names", function()
       "cdp.mapping.date: %y is not supported (use %d, %m or %b, %Y)")
   end)
 end)
+
+describe("cdp.mapping key", function()
+  it("gives nil and the reason when the key function raises", function()
+    local mapping = cdp.mapping { key = function(record) return record.id .. "" end }
+    local key, err = mapping:key({})
+    assert.is_nil(key)
+    assert.matches("^key function raised an error: ", err)
+    assert.equal("7", mapping:key({ id = 7 }))
+  end)
+end)

@@ -207,7 +207,11 @@ end
 function Mapping:key(record, built)
   local k = self.key_spec
   if type(k) == "string" then return cell(record, k) end
-  if type(k) == "function" then return k(record) end
+  if type(k) == "function" then
+    local ok, key = pcall(k, record)  -- a key function that raises must not stop a batch
+    if not ok then return nil, "key function raised an error: " .. tostring(key) end
+    return key
+  end
   if built then
     local id_type, id_number = built:first_id()
     return tostring(id_type) .. ":" .. tostring(id_number)
