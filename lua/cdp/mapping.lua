@@ -42,6 +42,8 @@ local phone = require "cdp.phone"
 local schema = require "cdp.schema"
 local validate = require "cdp.validate"
 
+local quote = validate.quote
+
 local mapping = {}
 
 local Mapping = {}
@@ -60,7 +62,7 @@ end
 
 local function cell(record, column)
   local v = record[column]
-  if v == nil then return nil, ("no column %q in the record"):format(column), true end
+  if v == nil then return nil, ("no column %s in the record"):format(quote(column)), true end
   if type(v) == "string" then
     v = v:match("^%s*(.-)%s*$")
     if v == "" then return nil end
@@ -299,7 +301,7 @@ function mapping.date(column, format)
       local iso_date = parts.m and ("%04d-%02d-%02d"):format(parts.Y, parts.m, parts.d)
       if iso_date and validate.date(iso_date) then return iso_date end
     end
-    return nil, ("column %q: %q is not a date in the form %s"):format(column, tostring(v), format)
+    return nil, ("column %s: %s is not a date in the form %s"):format(quote(column), quote(tostring(v)), format)
   end
 end
 
@@ -309,7 +311,7 @@ function mapping.country(column)
     local v, err = cell(record, column)
     if v == nil then return nil, err end
     local code = iso.country(tostring(v))
-    if not code then return nil, ("column %q: %q is not a country"):format(column, tostring(v)) end
+    if not code then return nil, ("column %s: %s is not a country"):format(quote(column), quote(tostring(v))) end
     return code
   end
 end
@@ -320,7 +322,7 @@ function mapping.phone(column, default_country)
     local v, err = cell(record, column)
     if v == nil then return nil, err end
     local n, perr = phone.e164(v, default_country)
-    if not n then return nil, ("column %q: %s"):format(column, perr) end
+    if not n then return nil, ("column %s: %s"):format(quote(column), perr) end
     return n
   end
 end
@@ -338,7 +340,7 @@ function mapping.name(column, part)
     for w in tostring(v):gmatch("%S+") do words[#words + 1] = w end
     if part == "first" then return words[1] end
     if #words < 2 then
-      if part == "last" then return nil, ("column %q: a one-word name has no last name"):format(column) end
+      if part == "last" then return nil, ("column %s: a one-word name has no last name"):format(quote(column)) end
       return nil
     end
     if part == "last" then return words[#words] end
@@ -352,7 +354,7 @@ end
 -- otherwise be read and sent to the CDP.
 local function safe_path_part(column, v)
   if v:sub(1, 1) == "/" or v:find("%z") or ("/" .. v .. "/"):find("/%.%./") then
-    return nil, ("column %q: %q is not a file name inside the mapping's folder"):format(column, v)
+    return nil, ("column %s: %s is not a file name inside the mapping's folder"):format(quote(column), quote(v))
   end
   return v
 end

@@ -11,6 +11,13 @@
 -- plans are not checked beyond E.164's shape; the CDP is the authority.
 local phone = {}
 
+-- A value for a message: quoted, control characters as "?", cut at 40
+-- bytes; the same under Lua 5.4 and LuaJIT (their %q differ).
+local function quote(s)
+  if #s > 40 then s = s:sub(1, 40):gsub("[\192-\255][\128-\191]*$", "") .. "..." end
+  return '"' .. s:gsub("%c", "?") .. '"'
+end
+
 --- ISO 3166 alpha-2 -> ITU-T calling code and the national trunk prefix
 -- (dialled before a local number inside the country, dropped in E.164).
 phone.CALLING_CODES = {
@@ -57,11 +64,11 @@ function phone.e164(s, default_country)
   if n:sub(1, 2) == "00" then n = "+" .. n:sub(3) end
   if n:sub(1, 1) == "+" then
     if phone.is_e164(n) then return n end
-    return nil, ("not an E.164 number (+, country code, 7 to 15 digits): %q"):format(s)
+    return nil, ("not an E.164 number (+, country code, 7 to 15 digits): %s"):format(quote(s))
   end
-  if not n:match("^%d+$") then return nil, ("not a phone number: %q"):format(s) end
+  if not n:match("^%d+$") then return nil, ("not a phone number: %s"):format(quote(s)) end
   if not default_country then
-    return nil, ("no country code (+…) and no default country: %q"):format(s)
+    return nil, ("no country code (+…) and no default country: %s"):format(quote(s))
   end
   local plan = phone.CALLING_CODES[default_country]
   if not plan then
@@ -70,12 +77,12 @@ function phone.e164(s, default_country)
   if plan.trunk and n:sub(1, #plan.trunk) == plan.trunk then
     n = n:sub(#plan.trunk + 1)
   elseif plan.trunk and n:sub(1, #plan.code) == plan.code then
-    return nil, ("ambiguous: %q starts with %s's calling code %s but has no +; write +%s… or %s…")
-      :format(s, default_country, plan.code, plan.code, plan.trunk)
+    return nil, ("ambiguous: %s starts with %s's calling code %s but has no +; write +%s… or %s…")
+      :format(quote(s), default_country, plan.code, plan.code, plan.trunk)
   end
   local e164 = "+" .. plan.code .. n
   if not phone.is_e164(e164) then
-    return nil, ("not a phone number of %s: %q"):format(default_country, s)
+    return nil, ("not a phone number of %s: %s"):format(default_country, quote(s))
   end
   return e164
 end

@@ -114,6 +114,9 @@ local function exact_digits(n)
   return ("%.0f"):format(n)
 end
 
+--- A value quoted for a message, the same under both ABIs (see above).
+validate.quote = quote
+
 local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
 --- Year, month and day of a real calendar date written YYYY-MM-DD, or nil.
