@@ -49,6 +49,7 @@ build = {
     ["cdp.cli.render"] = "lua/cdp/cli/render.lua",
     ["cdp.cli.sandbox"] = "lua/cdp/cli/sandbox.lua",
     ["cdp.cli.submit"] = "lua/cdp/cli/submit.lua",
+    ["cdp.cli.token"] = "lua/cdp/cli/token.lua",
     ["cdp.client"] = "lua/cdp/client.lua",
     ["cdp.config"] = "lua/cdp/config.lua",
     ["cdp.customer"] = "lua/cdp/customer.lua",

@@ -11,6 +11,8 @@
  *   failure:  { kind, phase = "body"|"token"|"request", message, http_status,
  *               oauth_error, request_sent, curl_code }
  * client:stats() -> { connects, password_grants, refresh_grants, refused, fetches, clients }
+ * client:token_status() -> { expires_in, lifetime } | nil, failure: a valid
+ *   token is held (fetched when needed); the token itself never reaches Lua.
  * client:close()
  * core.sleep(seconds), core.jitter() -> [0, 1)
  *
@@ -401,6 +403,28 @@ static int l_request(lua_State *L)
     return 1;
 }
 
+static int l_token_status(lua_State *L)
+{
+    lclient *c = check_client(L);
+    char *token = NULL;
+    cdp_token_error terr;
+    if (cdp_token_get(c->token, c->http, (const char *const *)c->headers, c->nheaders, &token, &terr) != 0)
+        return push_token_failure(L, &terr);
+    cdp_secret_free(token);
+    token = NULL;
+    double expires_in = 0, lifetime = 0;
+    int rc = cdp_token_peek(c->token, &token, &expires_in, &lifetime);
+    cdp_secret_free(token);
+    if (rc < 0)
+        return luaL_error(L, "out of memory");
+    lua_createtable(L, 0, 2);
+    lua_pushnumber(L, rc == 0 ? expires_in : 0);
+    lua_setfield(L, -2, "expires_in");
+    lua_pushnumber(L, rc == 0 ? lifetime : 0);
+    lua_setfield(L, -2, "lifetime");
+    return 1;
+}
+
 static int l_stats(lua_State *L)
 {
     lclient *c = check_client(L);
@@ -463,6 +487,7 @@ static int l_jitter(lua_State *L)
 static const luaL_Reg client_methods[] = {
     {"request", l_request},
     {"stats", l_stats},
+    {"token_status", l_token_status},
     {"close", l_close},
     {NULL, NULL},
 };

@@ -344,6 +344,14 @@ function Client:lookup(id_type, id_number)
   return self:_idempotent("POST", self.base_url .. client.paths.lookup, { body }, "lookup")
 end
 
+--- Make sure the credentials give a token, and say how long it lives:
+-- `{expires_in = s, lifetime = s}` or nil, err. The token is never shown.
+function Client:token_status()
+  local status, fail = self._core:token_status()
+  if not status then return nil, failure_error(fail, "token") end
+  return status
+end
+
 --- Get a customer by ECRN.
 function Client:get(ecrn)
   if type(ecrn) == "number" then ecrn = digits(ecrn) end

@@ -9,7 +9,7 @@ local cli = {}
 cli.EXIT = require("cdp.cli.common").EXIT
 
 -- Command modules, in the order --help lists them.
-cli.commands = { "check", "render", "submit", "lookup", "get", "sandbox" }
+cli.commands = { "check", "render", "submit", "lookup", "get", "token", "sandbox" }
 
 function cli.parser()
   local parser = argparse("cdp-onboard", "Onboard customers on the CDP, and run a local sandbox of it.")
