@@ -92,6 +92,13 @@ function Shared:get(fetch)
     local entry = self:read()
     if entry and not self:due(entry, now) then return entry end
     if self.dict:add(self.lock_key, true, self.lock_timeout) then
+      -- Another worker may have published and unlocked since the read above.
+      local again = self:read()
+      if again and not self:due(again, ngx.now()) then
+        self.dict:delete(self.lock_key)
+        return again
+      end
+      entry = again or entry
       local ok, token, expires_in, lifetime = pcall(fetch, entry and entry.token)
       -- Publish before unlocking: a worker that sees neither lock nor token
       -- would fetch again.
