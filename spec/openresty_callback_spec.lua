@@ -63,6 +63,7 @@ describe("openresty AML callback", function()
     -- first, and pick again should it be taken by the time nginx binds it.
     for _ = 1, 5 do
       local port = nginx.random_port()
+      while nginx.listened(port) do port = nginx.random_port() end
       sb = sandbox.start{ callback_url = "http://127.0.0.1:" .. port .. CALLBACK, callback_token = TOKEN,
                           callback_attempts = 3, callback_backoff = 0.2 }
       local env = {}

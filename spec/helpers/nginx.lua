@@ -88,6 +88,11 @@ function nginx.random_port()
   return math.random(10000, 19999)
 end
 
+--- Does anything listen on 127.0.0.1:port (or the wildcard address)?
+function nginx.listened(port)
+  return fs.capture("ss -Hltn " .. fs.quote("sport = :" .. port) .. " 2>/dev/null") ~= ""
+end
+
 local function try_start(dir, text, port)
   assert(fs.write(dir .. "/nginx.conf", (text:gsub("{{port}}", tostring(port)))))
   local out = fs.capture(("sh -c 'set -a; . %s; exec %s -p %s -c %s -e %s' 2>&1; echo \"rc=$?\""):format(
@@ -111,7 +116,13 @@ function nginx.start(opts)
   local ok, out, taken, port
   for _ = 1, 8 do
     port = opts.port or nginx.random_port()
-    ok, out, taken = try_start(dir, text, port)
+    -- The example listens with reuseport, which would share a port another
+    -- nginx (another spec run's) listens on with reuseport: skip those.
+    if not opts.port and nginx.listened(port) then
+      ok, out, taken = nil, "port " .. port .. " is listened on", true
+    else
+      ok, out, taken = try_start(dir, text, port)
+    end
     if ok or not taken or opts.port then break end
   end
   os.remove(dir .. "/env")
