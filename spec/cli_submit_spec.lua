@@ -1,6 +1,7 @@
 -- cdp-onboard submit against the sandbox: journal, resume after kill -9,
 -- faults, report, exit codes. Runs the CLI as a child process under the
 -- spec's own Lua (CDP_LUA).
+local cjson = require "cjson"
 local sandbox = require "helpers.sandbox"
 local records = require "cdp.records"
 
@@ -164,6 +165,38 @@ describe("cdp-onboard submit", function()
       os.remove(report)
     end)
   end
+
+  it("Ctrl-C settles the record in flight, starts no new one, and exits 130", function()
+    ensure_unique_ids(sb)
+    local journal, out, pidfile, rcfile = tmp(".jsonl"), tmp(".out"), tmp(".pid"), tmp(".rc")
+    -- Record 2 is created and its answer takes 2 s: Ctrl-C arrives meanwhile.
+    sb:fault { path = ONBOARD, kind = "delay", delay = 2, when = "after", count = 1, skip = 1 }
+    local command = env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. INPUT
+      .. " --journal " .. journal .. " >" .. out .. " 2>&1"
+    os.execute("sh -c " .. shell_quote(command .. " & echo $! >" .. pidfile .. "; wait $!; echo $? >" .. rcfile)
+      .. " >/dev/null 2>&1 &")
+    local waited = 0
+    while not ((read(journal) or ""):find('"key":"C%-1002"') and read(pidfile)) and waited < 200 do
+      os.execute("sleep 0.1")
+      waited = waited + 1
+    end
+    os.execute("kill -INT " .. tonumber(read(pidfile)))
+    waited = 0
+    while not read(rcfile) and waited < 300 do
+      os.execute("sleep 0.1")
+      waited = waited + 1
+    end
+    assert.equal("130", (read(rcfile) or ""):match("%d+"), read(out))
+    assert.matches("interrupted", read(out))
+    local ended = {}
+    for line in (read(journal) or ""):gmatch("[^\n]+") do
+      local entry = cjson.decode(line)
+      if entry.event == "end" then ended[entry.key] = entry.outcome end
+    end
+    assert.same({ ["C-1001"] = "created", ["C-1002"] = "created" }, ended)  -- settled, none started after
+    assert.equal(2, sb:counters().customers.created)
+    for _, path in ipairs({ journal, out, pidfile, rcfile }) do os.remove(path) end
+  end)
 
   it("exits 2 before sending anything for a mapping with a syntax error or an unreadable input", function()
     local bad = tmp(".lua")
