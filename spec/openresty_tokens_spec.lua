@@ -54,6 +54,30 @@ describe("openresty tokens", function()
     assert.equal(4, n)
   end)
 
+  it("recovers when the CDP revokes the token: at most one grant per worker, then none", function()
+    local function burst(tag)
+      local paths = {}
+      for i = 1, 100 do paths[i] = ("/lookup?id_type=4&id_number=78419%s%08d"):format(tag, i) end
+      for i, r in ipairs(srv:parallel(paths, 50)) do
+        assert.equal(404, r.status, "request " .. tag .. "/" .. i .. ": " .. r.body)
+      end
+    end
+    burst("11")  -- a token is shared
+    sb:revoke_tokens("all")
+    sb:reset()
+    burst("12")  -- every worker meets a 401 and fetches (its refresh token is revoked too)
+    local counts = sb:counters()
+    local seen = cjson.encode({ tokens = counts.tokens, unauthorized = counts.unauthorized })
+    assert.is_true(counts.unauthorized.revoked >= 1, seen)
+    assert.is_true(counts.tokens.granted.password >= 1 and counts.tokens.granted.password <= 4, seen)
+    sb:reset()
+    burst("13")  -- the new token is in use everywhere: no grant, no 401
+    counts = sb:counters()
+    seen = cjson.encode({ tokens = counts.tokens, unauthorized = counts.unauthorized })
+    assert.equal(0, counts.tokens.granted.password + (counts.tokens.granted.refresh_token or 0), seen)
+    assert.equal(0, counts.unauthorized.total, seen)
+  end)
+
   describe("with 12-second tokens", function()
     local short_sb, short_srv
 
