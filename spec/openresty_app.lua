@@ -121,4 +121,25 @@ function app.secrets()
           token_state = c:token_state() })
 end
 
+-- Callback handlers: one with a shared secret whose on_event yields, one
+-- with no authentication configured. Calls that reach on_event are counted.
+local calls = ngx.shared.cdp_callbacks
+local function on_event(event)
+  ngx.sleep(0.001)  -- on_event may yield
+  calls:incr("calls:" .. event.ecrn, 1, 0)
+  return true
+end
+local with_secret, without_auth
+function app.callback_secret()
+  with_secret = with_secret or cdp_ngx.callback_handler{ secret = "spec-secret-value", on_event = on_event }
+  return with_secret()
+end
+function app.callback_none()
+  without_auth = without_auth or cdp_ngx.callback_handler{ on_event = on_event }
+  return without_auth()
+end
+function app.callback_calls()
+  reply({ calls = calls:get("calls:" .. ngx.var.arg_ecrn) or 0 })
+end
+
 return app

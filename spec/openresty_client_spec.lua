@@ -2,8 +2,9 @@
 -- spec/openresty_app.lua): cdp.client's results and errors come back from
 -- the worker thread intact, documents of every kind cross as descriptions,
 -- misuse raises in the caller, thread VMs keep their client (connections
--- are reused), a burst larger than the VM pool waits, and the client table
--- holds no secret.
+-- are reused), a burst larger than the VM pool waits, the client table
+-- holds no secret; and the callback handler with a shared secret (its
+-- on_event yielding) or with no authentication configured (all refused).
 local sandbox = require "helpers.sandbox"
 local nginx = require "helpers.nginx"
 local cjson = require "cjson"
@@ -27,6 +28,7 @@ http {
   lua_package_path "{{root}}/lua/?.lua;{{root}}/lua/?/init.lua;{{root}}/spec/?.lua;;";
   lua_package_cpath "{{root}}/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
   lua_shared_dict cdp_tokens 1m;
+  lua_shared_dict cdp_callbacks 1m;
   lua_worker_thread_vm_pool_size 4;   # 4 calls in flight at most: more must wait their turn
   server {
     listen 127.0.0.1:{{port}};
@@ -110,6 +112,24 @@ describe("openresty client", function()
       assert.equal(200, r.status, "request " .. i .. ": " .. r.body)
       assert.equal('{"answered":1}', r.body:gsub("%s+$", ""))
     end
+  end)
+
+  it("authenticates callbacks by a shared secret, and refuses all when nothing is configured", function()
+    local event = { ecrn = "7841003185463052", aml_scan_status = "Accepted", customer_status = "ACTIVE" }
+    local function post(path, secret)
+      return srv:request{ method = "POST", path = path, json = event,
+                          headers = { ["X-Callback-Secret"] = secret } }
+    end
+    assert.equal(401, post("/t/callback_secret", "spec-secret-valu").status)
+    assert.equal(401, post("/t/callback_secret", "spec-secret-valuex").status)
+    assert.equal(401, srv:request{ method = "POST", path = "/t/callback_secret", json = event }.status)
+    assert.equal(401, post("/t/callback_none", "spec-secret-value").status)
+    assert.equal(401, srv:request{ method = "POST", path = "/t/callback_none", json = event }.status)
+    assert.equal(0, get("/t/callback_calls?ecrn=" .. event.ecrn).calls)
+    local res = post("/t/callback_secret", "spec-secret-value")
+    assert.equal(200, res.status, res.body)
+    assert.equal("success", res.json.status)
+    assert.equal(1, get("/t/callback_calls?ecrn=" .. event.ecrn).calls)
   end)
 
   it("holds no credential or token in the client table; the dict only the token and its times", function()
