@@ -62,7 +62,8 @@ deps:
 
 BUSTED_RUN = env LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;$(TOP)/spec/?.lua;;" \
 	LUA_CPATH="$(TOP)/build/$(1)/?.so;;" CDP_LUA=$(2) PATH="$(TOP)/bin:$$PATH" \
-	$(2) /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) $(or $(SPEC),spec)
+	$(2) /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) \
+	$(if $(SPEC),$(SPEC),--exclude-pattern=openresty_ spec)
 
 test: test-5.4 test-luajit
 
@@ -84,7 +85,9 @@ clean:
 help:
 	@echo "make            build cdp/core.so for Lua 5.4 and LuaJIT (build/5.4, build/luajit)"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make test       run every spec under both ABIs"
+	@echo "make test       every spec: Lua 5.4, LuaJIT, the C tests, OpenResty (SPEC=file for one)"
+	@echo "make test-c     the C-level tests of the core (SAN=... for sanitizers)"
+	@echo "make test-openresty   the specs that run a real nginx with the LuaJIT build"
 	@echo "make lint       luacheck"
 	@echo "make demo       start the sandbox and onboard the example records"
 	@echo "make -s env [LUA=luajit]   export lines to use the SDK from this checkout"

@@ -27,6 +27,7 @@ build = {
         "src/http.c",
         "src/jsonflat.c",
         "src/lclient.c",
+        "src/lopts.c",
         "src/ngxshare.c",
         "src/secret.c",
         "src/sys.c",

@@ -22,6 +22,7 @@
 #include "lclient.h"
 #include "body.h"
 #include "http.h"
+#include "lopts.h"
 #include "secret.h"
 #include "token.h"
 
@@ -34,7 +35,7 @@
 #include <openssl/rand.h>
 
 #define CLIENT_MT "cdp.core.client"
-#define MAX_STATIC_HEADERS 32
+#define MAX_STATIC_HEADERS CDP_MAX_STATIC_HEADERS
 
 typedef struct {
     cdp_http *http;
@@ -76,80 +77,10 @@ static lclient *check_client(lua_State *L)
     return c;
 }
 
-static const char *opt_string(lua_State *L, int t, const char *name)
-{
-    lua_getfield(L, t, name);
-    const char *s = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "core.client: %s must be a string", name);
-        s = lua_tostring(L, -1);
-    }
-    lua_pop(L, 1); /* still anchored by the config table */
-    return s;
-}
-
-static double opt_number(lua_State *L, int t, const char *name, double dflt)
-{
-    lua_getfield(L, t, name);
-    double v = dflt;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "core.client: %s must be a number", name);
-        v = lua_tonumber(L, -1);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 static int l_client_new(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    cdp_http_config hc;
-    memset(&hc, 0, sizeof hc);
-    hc.ca_file = opt_string(L, 1, "ca_file");
-    hc.client_cert = opt_string(L, 1, "client_cert");
-    hc.client_key = opt_string(L, 1, "client_key");
-    hc.proxy = opt_string(L, 1, "proxy");
-    hc.user_agent = opt_string(L, 1, "user_agent");
-    hc.timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
-    hc.connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
-    double max_response = opt_number(L, 1, "max_response_bytes", 1024 * 1024);
-    if (max_response < 256)
-        luaL_error(L, "core.client: max_response_bytes must be at least 256");
-    hc.max_response = (size_t)max_response;
-
-    cdp_token_config tc;
-    memset(&tc, 0, sizeof tc);
-    tc.token_url = opt_string(L, 1, "token_url");
-    tc.client_id = opt_string(L, 1, "client_id");
-    tc.client_secret = opt_string(L, 1, "client_secret");
-    tc.username = opt_string(L, 1, "username");
-    tc.password = opt_string(L, 1, "password");
-    tc.scope = opt_string(L, 1, "scope");
-    tc.skew = opt_number(L, 1, "token_skew", 30);
-    if (tc.token_url == NULL)
-        luaL_error(L, "core.client: token_url is required");
-
-    /* Check the headers before anything is allocated. */
-    lua_getfield(L, 1, "headers");
-    int headers_at = lua_gettop(L);
-    size_t nheaders = 0;
-    if (!lua_isnil(L, headers_at)) {
-        luaL_checktype(L, headers_at, LUA_TTABLE);
-        nheaders = lua_rawlen(L, headers_at);
-        if (nheaders > MAX_STATIC_HEADERS)
-            luaL_error(L, "core.client: at most %d headers", MAX_STATIC_HEADERS);
-        for (size_t i = 1; i <= nheaders; i++) {
-            lua_rawgeti(L, headers_at, (int)i);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                luaL_error(L, "core.client: headers[%d] must be a string", (int)i);
-            const char *line = lua_tostring(L, -1);
-            if (strchr(line, '\r') || strchr(line, '\n') || !strchr(line, ':'))
-                luaL_error(L, "core.client: headers[%d] must be one \"Name: value\" line", (int)i);
-            lua_pop(L, 1);
-        }
-    }
+    cdp_lopts o;
+    cdp_lopts_read(L, 1, "core.client", &o);
 
     lclient *c = lua_newuserdata(L, sizeof *c);
     memset(c, 0, sizeof *c);
@@ -157,23 +88,17 @@ static int l_client_new(lua_State *L)
     lua_setmetatable(L, -2);
     /* From here the userdata's __gc frees whatever was taken. */
     char err[256] = "out of memory";
-    c->http = cdp_http_new(&hc, err, sizeof err);
+    c->http = cdp_http_new(&o.http, err, sizeof err);
     if (c->http == NULL)
         return luaL_error(L, "core.client: %s", err);
-    c->token = cdp_token_acquire(&tc);
+    c->token = cdp_token_acquire(&o.token);
     if (c->token == NULL) {
         client_close(c);
         return luaL_error(L, "core.client: out of memory");
     }
-    for (size_t i = 1; i <= nheaders; i++) {
-        lua_rawgeti(L, headers_at, (int)i);
-        c->headers[i - 1] = cdp_strdup(lua_tostring(L, -1));
-        lua_pop(L, 1);
-        if (c->headers[i - 1] == NULL) {
-            client_close(c);
-            return luaL_error(L, "core.client: out of memory");
-        }
-        c->nheaders = i;
+    if (cdp_lopts_copy_headers(L, &o, c->headers, &c->nheaders) != 0) {
+        client_close(c);
+        return luaL_error(L, "core.client: out of memory");
     }
     return 1;
 }
@@ -231,21 +156,6 @@ static int build_body(lua_State *L, lclient *c, int idx)
     return 0;
 }
 
-static const char *http_fail_kind(cdp_http_fail f)
-{
-    switch (f) {
-    case CDP_HTTP_TLS: return "tls";
-    case CDP_HTTP_TIMEOUT: return "timeout";
-    case CDP_HTTP_TOO_LARGE: return "protocol";
-    case CDP_HTTP_BODY: return "validation";
-    case CDP_HTTP_CONNECT:
-    case CDP_HTTP_TRANSPORT:
-    case CDP_HTTP_INTERNAL:
-    case CDP_HTTP_OK:
-    default: return "transport";
-    }
-}
-
 static const char *http_fail_reason(cdp_http_fail f)
 {
     switch (f) {
@@ -279,16 +189,7 @@ static int push_failure(lua_State *L, const char *kind, const char *phase, const
 
 static int push_token_failure(lua_State *L, const cdp_token_error *err)
 {
-    const char *kind = "transport";
-    switch (err->status) {
-    case CDP_TOKEN_REFUSED: kind = "auth"; break;
-    case CDP_TOKEN_HTTP: kind = http_fail_kind(err->http_fail); break;
-    case CDP_TOKEN_SERVER: kind = "server"; break;
-    case CDP_TOKEN_PROTOCOL: kind = "protocol"; break;
-    case CDP_TOKEN_INTERNAL:
-    case CDP_TOKEN_OK:
-    default: kind = "transport"; break;
-    }
+    const char *kind = cdp_token_fail_kind(err);
     push_failure(L, kind, "token", err->message);
     if (err->status == CDP_TOKEN_HTTP) {
         set_field_string(L, "reason", http_fail_reason(err->http_fail));
@@ -378,7 +279,7 @@ static int l_request(lua_State *L)
 
     /* The result lives in c->res until the next request: pushing may raise. */
     if (c->res.fail != CDP_HTTP_OK) {
-        push_failure(L, http_fail_kind(c->res.fail), "request", c->res.message);
+        push_failure(L, cdp_http_fail_kind(c->res.fail), "request", c->res.message);
         set_field_string(L, "reason", http_fail_reason(c->res.fail));
         lua_pushboolean(L, c->res.request_sent);
         lua_setfield(L, -2, "request_sent");

@@ -22,13 +22,14 @@
  * message. Every failure path releases what was taken. */
 #include "ngxshare.h"
 #include "http.h"
+#include "lopts.h"
 #include "secret.h"
 #include "token.h"
 
 #include <string.h>
 
 #define SHARE_MT "cdp.core.token_share"
-#define MAX_HEADERS 32
+#define MAX_HEADERS CDP_MAX_STATIC_HEADERS
 
 typedef struct {
     cdp_http *http;
@@ -67,76 +68,10 @@ static share *check_share(lua_State *L)
     return s;
 }
 
-static const char *opt_string(lua_State *L, const char *name)
-{
-    lua_getfield(L, 1, name);
-    const char *v = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "core.token_share: %s must be a string", name);
-        v = lua_tostring(L, -1);
-    }
-    lua_pop(L, 1); /* anchored by the config table */
-    return v;
-}
-
-static double opt_number(lua_State *L, const char *name, double dflt)
-{
-    lua_getfield(L, 1, name);
-    double v = dflt;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "core.token_share: %s must be a number", name);
-        v = lua_tonumber(L, -1);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
 static int l_share_new(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    cdp_http_config hc;
-    memset(&hc, 0, sizeof hc);
-    hc.ca_file = opt_string(L, "ca_file");
-    hc.client_cert = opt_string(L, "client_cert");
-    hc.client_key = opt_string(L, "client_key");
-    hc.proxy = opt_string(L, "proxy");
-    hc.user_agent = opt_string(L, "user_agent");
-    hc.timeout_ms = (long)(opt_number(L, "timeout", 60) * 1000);
-    hc.connect_timeout_ms = (long)(opt_number(L, "connect_timeout", 10) * 1000);
-    hc.max_response = (size_t)opt_number(L, "max_response_bytes", 1024 * 1024);
-
-    cdp_token_config tc;
-    memset(&tc, 0, sizeof tc);
-    tc.token_url = opt_string(L, "token_url");
-    tc.client_id = opt_string(L, "client_id");
-    tc.client_secret = opt_string(L, "client_secret");
-    tc.username = opt_string(L, "username");
-    tc.password = opt_string(L, "password");
-    tc.scope = opt_string(L, "scope");
-    tc.skew = opt_number(L, "token_skew", 30);
-    if (tc.token_url == NULL)
-        return luaL_error(L, "core.token_share: token_url is required");
-
-    lua_getfield(L, 1, "headers");
-    int headers_at = lua_gettop(L);
-    size_t nheaders = 0;
-    if (!lua_isnil(L, headers_at)) {
-        luaL_checktype(L, headers_at, LUA_TTABLE);
-        nheaders = lua_rawlen(L, headers_at);
-        if (nheaders > MAX_HEADERS)
-            return luaL_error(L, "core.token_share: at most %d headers", MAX_HEADERS);
-        for (size_t i = 1; i <= nheaders; i++) {
-            lua_rawgeti(L, headers_at, (int)i);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                return luaL_error(L, "core.token_share: headers[%d] must be a string", (int)i);
-            const char *line = lua_tostring(L, -1);
-            if (strchr(line, '\r') || strchr(line, '\n'))
-                return luaL_error(L, "core.token_share: headers[%d] must be one line", (int)i);
-            lua_pop(L, 1);
-        }
-    }
+    cdp_lopts o;
+    cdp_lopts_read(L, 1, "core.token_share", &o);
 
     share *s = lua_newuserdata(L, sizeof *s);
     memset(s, 0, sizeof *s);
@@ -144,23 +79,17 @@ static int l_share_new(lua_State *L)
     lua_setmetatable(L, -2);
     /* From here __gc frees whatever was taken. */
     char err[256] = "out of memory";
-    s->http = cdp_http_new(&hc, err, sizeof err);
+    s->http = cdp_http_new(&o.http, err, sizeof err);
     if (s->http == NULL)
         return luaL_error(L, "core.token_share: %s", err);
-    s->token = cdp_token_acquire(&tc);
+    s->token = cdp_token_acquire(&o.token);
     if (s->token == NULL) {
         share_close(s);
         return luaL_error(L, "core.token_share: out of memory");
     }
-    for (size_t i = 1; i <= nheaders; i++) {
-        lua_rawgeti(L, headers_at, (int)i);
-        s->headers[i - 1] = cdp_strdup(lua_tostring(L, -1));
-        lua_pop(L, 1);
-        if (s->headers[i - 1] == NULL) {
-            share_close(s);
-            return luaL_error(L, "core.token_share: out of memory");
-        }
-        s->nheaders = i;
+    if (cdp_lopts_copy_headers(L, &o, s->headers, &s->nheaders) != 0) {
+        share_close(s);
+        return luaL_error(L, "core.token_share: out of memory");
     }
     return 1;
 }
@@ -168,24 +97,6 @@ static int l_share_new(lua_State *L)
 #ifdef CDP_TOKEN_SHARE
 
 #define TOKEN_SHARING 1
-
-static const char *failure_kind(const cdp_token_error *err)
-{
-    switch (err->status) {
-    case CDP_TOKEN_REFUSED: return "auth";
-    case CDP_TOKEN_SERVER: return "server";
-    case CDP_TOKEN_PROTOCOL: return "protocol";
-    case CDP_TOKEN_HTTP:
-        if (err->http_fail == CDP_HTTP_TLS)
-            return "tls";
-        if (err->http_fail == CDP_HTTP_TIMEOUT)
-            return "timeout";
-        return "transport";
-    case CDP_TOKEN_INTERNAL:
-    case CDP_TOKEN_OK:
-    default: return "transport";
-    }
-}
 
 static void set_string(lua_State *L, const char *name, const char *value)
 {
@@ -197,7 +108,7 @@ static int push_failure(lua_State *L, const cdp_token_error *err)
 {
     lua_pushnil(L);
     lua_createtable(L, 0, 6);
-    set_string(L, "kind", failure_kind(err));
+    set_string(L, "kind", cdp_token_fail_kind(err));
     set_string(L, "phase", "token");
     set_string(L, "message", err->message);
     if (err->status == CDP_TOKEN_HTTP)

@@ -28,12 +28,14 @@ client.paths = {
   get = "/caas/api/v2/customer/",
 }
 
--- Option -> environment variable read when the option is not given.
-local ENV = {
+--- Option -> environment variable read when the option is not given.
+client.ENV = {
   base_url = "CDP_BASE_URL", client_id = "CDP_CLIENT_ID", client_secret = "CDP_CLIENT_SECRET",
   username = "CDP_USERNAME", password = "CDP_PASSWORD", scope = "CDP_SCOPE",
   ca_file = "CDP_CA_FILE", client_cert = "CDP_CLIENT_CERT", client_key = "CDP_CLIENT_KEY",
 }
+
+local ENV = client.ENV
 
 local STRING_OPTIONS = {
   "base_url", "client_id", "client_secret", "username", "password", "scope",
@@ -63,6 +65,27 @@ local function check_base_url(url)
     error("cdp.client: http:// is refused except to loopback; use https://", 3)
   end
   error("cdp.client: base_url must be https:// (got " .. scheme .. "://)", 3)
+end
+
+--- core.client's config for checked options `o` (base_url without a
+-- trailing slash, headers as name -> value). cdp.ngx builds its token share
+-- from the same config, so that both use one entry of the token cache.
+function client.core_config(o)
+  local lines = {}
+  for name, value in pairs(o.headers or {}) do lines[#lines + 1] = name .. ": " .. value end
+  table.sort(lines)
+  return {
+    token_url = o.base_url .. client.paths.token,
+    client_id = o.client_id, client_secret = o.client_secret,
+    username = o.username, password = o.password,
+    scope = o.scope or client.DEFAULT_SCOPE,
+    token_skew = o.token_skew, ca_file = o.ca_file,
+    client_cert = o.client_cert, client_key = o.client_key, proxy = o.proxy,
+    user_agent = o.user_agent or "cdp-lua/0.1",
+    timeout = o.timeout, connect_timeout = o.connect_timeout,
+    max_response_bytes = o.max_response_bytes,
+    headers = lines,
+  }
 end
 
 --- Make a client. Raises on wrong types and missing settings (misuse);
@@ -101,7 +124,6 @@ function client.new(opts)
   check_base_url(o.base_url)
   local base = o.base_url:gsub("/+$", "")
 
-  local header_lines = {}
   if opts.headers ~= nil then
     if type(opts.headers) ~= "table" then error("cdp.client: headers must be a table", 2) end
     for name, value in pairs(opts.headers) do
@@ -111,23 +133,11 @@ function client.new(opts)
       if type(value) ~= "string" or value:find("[\r\n]") then
         error("cdp.client: header " .. name .. " must be a one-line string", 2)
       end
-      header_lines[#header_lines + 1] = name .. ": " .. value
     end
-    table.sort(header_lines)
   end
+  o.base_url, o.headers = base, opts.headers
 
-  local handle = core.client{
-    token_url = base .. client.paths.token,
-    client_id = o.client_id, client_secret = o.client_secret,
-    username = o.username, password = o.password,
-    scope = o.scope or client.DEFAULT_SCOPE,
-    token_skew = o.token_skew, ca_file = o.ca_file,
-    client_cert = o.client_cert, client_key = o.client_key, proxy = o.proxy,
-    user_agent = o.user_agent or "cdp-lua/0.1",
-    timeout = o.timeout, connect_timeout = o.connect_timeout,
-    max_response_bytes = o.max_response_bytes,
-    headers = header_lines,
-  }
+  local handle = core.client(client.core_config(o))
   return setmetatable({
     base_url = base,
     client_id = o.client_id,

@@ -7,13 +7,6 @@ local core = require "cdp.core"
 
 local options = {}
 
--- The environment variables cdp.client reads for missing options.
-local ENV = {
-  base_url = "CDP_BASE_URL", client_id = "CDP_CLIENT_ID", client_secret = "CDP_CLIENT_SECRET",
-  username = "CDP_USERNAME", password = "CDP_PASSWORD", scope = "CDP_SCOPE",
-  ca_file = "CDP_CA_FILE", client_cert = "CDP_CLIENT_CERT", client_key = "CDP_CLIENT_KEY",
-}
-
 --- Options of cdp.ngx itself, not passed on to cdp.client.
 options.OWN = { pool = true, dict = true, lock_timeout = true, wait = true, queue_wait = true }
 
@@ -30,7 +23,7 @@ function options.resolve(opts)
     for k, v in pairs(o.headers) do copy[k] = v end
     o.headers = copy
   end
-  for k, name in pairs(ENV) do
+  for k, name in pairs(client.ENV) do
     if o[k] == nil then
       local v = os.getenv(name)
       if v ~= nil and v ~= "" then o[k] = v end
@@ -43,25 +36,8 @@ function options.resolve(opts)
 end
 
 --- core.client's config for resolved options: the token share must use the
--- very cache entry the client uses (same URL, client, user, scope and
--- credentials), so this follows cdp.client.new.
-function options.core_config(o)
-  local lines = {}
-  for name, value in pairs(o.headers or {}) do lines[#lines + 1] = name .. ": " .. value end
-  table.sort(lines)
-  return {
-    token_url = o.base_url .. client.paths.token,
-    client_id = o.client_id, client_secret = o.client_secret,
-    username = o.username, password = o.password,
-    scope = o.scope or client.DEFAULT_SCOPE,
-    token_skew = o.token_skew, ca_file = o.ca_file,
-    client_cert = o.client_cert, client_key = o.client_key, proxy = o.proxy,
-    user_agent = o.user_agent or "cdp-lua/0.1",
-    timeout = o.timeout, connect_timeout = o.connect_timeout,
-    max_response_bytes = o.max_response_bytes,
-    headers = lines,
-  }
-end
+-- very cache entry the client uses, so it is cdp.client's own.
+options.core_config = client.core_config
 
 --- A name for the token of these options: a SHA-256 over endpoint, client,
 -- user, scope and credentials (different credentials never share a token),

@@ -1,0 +1,35 @@
+/* The Lua options of a connection to the CDP, read the same way for
+ * core.client and core.token_share: HTTP settings, token credentials and the
+ * static header lines, checked before anything is allocated. */
+#ifndef CDP_LOPTS_H
+#define CDP_LOPTS_H
+
+#include "compat.h"
+#include "http.h"
+#include "token.h"
+
+#define CDP_MAX_STATIC_HEADERS 32
+
+typedef struct {
+    cdp_http_config http;
+    cdp_token_config token;
+    int headers_at;  /* stack index of the headers table (nil when none) */
+    size_t nheaders;
+} cdp_lopts;
+
+/* Read the options table at `idx`; raises (naming `who`) on a wrong type, a
+ * missing token_url or a malformed header line. The strings stay anchored by
+ * the options table, which must stay on the stack while they are used. */
+void cdp_lopts_read(lua_State *L, int idx, const char *who, cdp_lopts *o);
+
+/* Copy the header lines into `dst` (CDP_MAX_STATIC_HEADERS slots), counting
+ * them in *count as they are made. Returns 0, or -1 when out of memory (the
+ * copies made so far are in dst and counted: the caller frees them). */
+int cdp_lopts_copy_headers(lua_State *L, const cdp_lopts *o, char **dst, size_t *count);
+
+/* The error kind of the SDK ("transport", "tls", "timeout", "auth", ...) for
+ * a failed transfer or a failed token request. */
+const char *cdp_http_fail_kind(cdp_http_fail f);
+const char *cdp_token_fail_kind(const cdp_token_error *err);
+
+#endif
