@@ -35,13 +35,9 @@
 #include <openssl/rand.h>
 
 #define CLIENT_MT "cdp.core.client"
-#define MAX_STATIC_HEADERS CDP_MAX_STATIC_HEADERS
 
 typedef struct {
-    cdp_http *http;
-    cdp_token_entry *token;
-    char *headers[MAX_STATIC_HEADERS];
-    size_t nheaders;
+    cdp_conn conn;
     /* Owned by the request in progress or last finished. */
     cdp_body *body;
     cdp_http_result res;
@@ -60,19 +56,13 @@ static void request_state_free(lclient *c)
 static void client_close(lclient *c)
 {
     request_state_free(c);
-    cdp_http_free(c->http);
-    c->http = NULL;
-    cdp_token_release(c->token);
-    c->token = NULL;
-    for (size_t i = 0; i < c->nheaders; i++)
-        cdp_secret_free(c->headers[i]);
-    c->nheaders = 0;
+    cdp_conn_close(&c->conn);
 }
 
 static lclient *check_client(lua_State *L)
 {
     lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
-    if (c->http == NULL)
+    if (c->conn.http == NULL)
         luaL_argerror(L, 1, "client is closed");
     return c;
 }
@@ -87,19 +77,7 @@ static int l_client_new(lua_State *L)
     luaL_getmetatable(L, CLIENT_MT);
     lua_setmetatable(L, -2);
     /* From here the userdata's __gc frees whatever was taken. */
-    char err[256] = "out of memory";
-    c->http = cdp_http_new(&o.http, err, sizeof err);
-    if (c->http == NULL)
-        return luaL_error(L, "core.client: %s", err);
-    c->token = cdp_token_acquire(&o.token);
-    if (c->token == NULL) {
-        client_close(c);
-        return luaL_error(L, "core.client: out of memory");
-    }
-    if (cdp_lopts_copy_headers(L, &o, c->headers, &c->nheaders) != 0) {
-        client_close(c);
-        return luaL_error(L, "core.client: out of memory");
-    }
+    cdp_conn_open(L, &o, "core.client", &c->conn);
     return 1;
 }
 
@@ -234,10 +212,10 @@ static int l_request(lua_State *L)
         return push_failure(L, "validation", "body", msg);
     }
 
-    const char *headers[MAX_STATIC_HEADERS + 3];
+    const char *headers[CDP_MAX_STATIC_HEADERS + 3];
     size_t nh = 0;
-    for (size_t i = 0; i < c->nheaders; i++)
-        headers[nh++] = c->headers[i];
+    for (size_t i = 0; i < c->conn.nheaders; i++)
+        headers[nh++] = c->conn.headers[i];
     headers[nh++] = "Accept: application/json";
     if (has_body)
         headers[nh++] = "Content-Type: application/json";
@@ -248,7 +226,7 @@ static int l_request(lua_State *L)
     for (;;) {
         char *token = NULL;
         cdp_token_error terr;
-        if (cdp_token_get(c->token, c->http, (const char *const *)c->headers, c->nheaders, &token, &terr) != 0) {
+        if (cdp_token_get(c->conn.token, c->conn.http, (const char *const *)c->conn.headers, c->conn.nheaders, &token, &terr) != 0) {
             request_state_free(c);
             return push_token_failure(L, &terr);
         }
@@ -261,14 +239,14 @@ static int l_request(lua_State *L)
         }
         headers[bearer_at] = c->bearer;
         cdp_http_result_clear(&c->res, 1);
-        int rc = cdp_http_perform(c->http, method, url, headers, nh, c->body, send_once, &c->res);
+        int rc = cdp_http_perform(c->conn.http, method, url, headers, nh, c->body, send_once, &c->res);
         cdp_secret_free(c->bearer);
         c->bearer = NULL;
         connects += c->res.connects;
         if (rc == 0 && c->res.status == 401 && !retried) {
             /* Drop only the token that failed (another thread may have a
              * newer one already), then try once more. */
-            cdp_token_invalidate(c->token, token);
+            cdp_token_invalidate(c->conn.token, token);
             cdp_secret_free(token);
             retried = 1;
             continue;
@@ -309,12 +287,12 @@ static int l_token_status(lua_State *L)
     lclient *c = check_client(L);
     char *token = NULL;
     cdp_token_error terr;
-    if (cdp_token_get(c->token, c->http, (const char *const *)c->headers, c->nheaders, &token, &terr) != 0)
+    if (cdp_token_get(c->conn.token, c->conn.http, (const char *const *)c->conn.headers, c->conn.nheaders, &token, &terr) != 0)
         return push_token_failure(L, &terr);
     cdp_secret_free(token);
     token = NULL;
     double expires_in = 0, lifetime = 0;
-    int rc = cdp_token_peek(c->token, &token, &expires_in, &lifetime);
+    int rc = cdp_token_peek(c->conn.token, &token, &expires_in, &lifetime);
     cdp_secret_free(token);
     if (rc < 0)
         return luaL_error(L, "out of memory");
@@ -329,9 +307,9 @@ static int l_token_status(lua_State *L)
 static int l_stats(lua_State *L)
 {
     lclient *c = check_client(L);
-    cdp_token_stats s = cdp_token_get_stats(c->token);
+    cdp_token_stats s = cdp_token_get_stats(c->conn.token);
     lua_createtable(L, 0, 6);
-    lua_pushinteger(L, cdp_http_connects(c->http));
+    lua_pushinteger(L, cdp_http_connects(c->conn.http));
     lua_setfield(L, -2, "connects");
     lua_pushinteger(L, s.password_grants);
     lua_setfield(L, -2, "password_grants");
@@ -356,7 +334,7 @@ static int l_close(lua_State *L)
 static int l_tostring(lua_State *L)
 {
     lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
-    lua_pushstring(L, c->http ? "cdp.core.client" : "cdp.core.client (closed)");
+    lua_pushstring(L, c->conn.http ? "cdp.core.client" : "cdp.core.client (closed)");
     return 1;
 }
 

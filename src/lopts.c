@@ -77,17 +77,38 @@ void cdp_lopts_read(lua_State *L, int idx, const char *who, cdp_lopts *o)
     }
 }
 
-int cdp_lopts_copy_headers(lua_State *L, const cdp_lopts *o, char **dst, size_t *count)
+void cdp_conn_open(lua_State *L, const cdp_lopts *o, const char *who, cdp_conn *conn)
 {
+    char err[256] = "out of memory";
+    conn->http = cdp_http_new(&o->http, err, sizeof err);
+    if (conn->http == NULL)
+        luaL_error(L, "%s: %s", who, err);
+    conn->token = cdp_token_acquire(&o->token);
+    if (conn->token == NULL) {
+        cdp_conn_close(conn);
+        luaL_error(L, "%s: out of memory", who);
+    }
     for (size_t i = 1; i <= o->nheaders; i++) {
         lua_rawgeti(L, o->headers_at, (int)i);
-        dst[i - 1] = cdp_strdup(lua_tostring(L, -1));
+        conn->headers[i - 1] = cdp_strdup(lua_tostring(L, -1));
         lua_pop(L, 1);
-        if (dst[i - 1] == NULL)
-            return -1;
-        *count = i;
+        if (conn->headers[i - 1] == NULL) {
+            cdp_conn_close(conn);
+            luaL_error(L, "%s: out of memory", who);
+        }
+        conn->nheaders = i;
     }
-    return 0;
+}
+
+void cdp_conn_close(cdp_conn *conn)
+{
+    cdp_http_free(conn->http);
+    conn->http = NULL;
+    cdp_token_release(conn->token);
+    conn->token = NULL;
+    for (size_t i = 0; i < conn->nheaders; i++)
+        cdp_secret_free(conn->headers[i]);
+    conn->nheaders = 0;
 }
 
 const char *cdp_http_fail_kind(cdp_http_fail f)

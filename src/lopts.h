@@ -22,10 +22,21 @@ typedef struct {
  * the options table, which must stay on the stack while they are used. */
 void cdp_lopts_read(lua_State *L, int idx, const char *who, cdp_lopts *o);
 
-/* Copy the header lines into `dst` (CDP_MAX_STATIC_HEADERS slots), counting
- * them in *count as they are made. Returns 0, or -1 when out of memory (the
- * copies made so far are in dst and counted: the caller frees them). */
-int cdp_lopts_copy_headers(lua_State *L, const cdp_lopts *o, char **dst, size_t *count);
+/* What core.client and core.token_share hold: a transfer handle, a
+ * reference to the token cache entry, and copies of the static headers. */
+typedef struct {
+    cdp_http *http;
+    cdp_token_entry *token;
+    char *headers[CDP_MAX_STATIC_HEADERS];
+    size_t nheaders;
+} cdp_conn;
+
+/* Open a zeroed `conn` from the options: on failure, closes what it took and
+ * raises naming `who`. */
+void cdp_conn_open(lua_State *L, const cdp_lopts *o, const char *who, cdp_conn *conn);
+
+/* Free and wipe what `conn` holds; safe to call twice. */
+void cdp_conn_close(cdp_conn *conn);
 
 /* The error kind of the SDK ("transport", "tls", "timeout", "auth", ...) for
  * a failed transfer or a failed token request. */

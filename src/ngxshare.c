@@ -29,13 +29,9 @@
 #include <string.h>
 
 #define SHARE_MT "cdp.core.token_share"
-#define MAX_HEADERS CDP_MAX_STATIC_HEADERS
 
 typedef struct {
-    cdp_http *http;
-    cdp_token_entry *token;
-    char *headers[MAX_HEADERS];
-    size_t nheaders;
+    cdp_conn conn;
     /* Tokens on their way into Lua: held here so that a Lua error while
      * pushing (out of memory) leaks nothing; wiped after the push. */
     char *held[2];
@@ -51,19 +47,13 @@ static void release_held(share *s)
 static void share_close(share *s)
 {
     release_held(s);
-    cdp_http_free(s->http);
-    s->http = NULL;
-    cdp_token_release(s->token);
-    s->token = NULL;
-    for (size_t i = 0; i < s->nheaders; i++)
-        cdp_secret_free(s->headers[i]);
-    s->nheaders = 0;
+    cdp_conn_close(&s->conn);
 }
 
 static share *check_share(lua_State *L)
 {
     share *s = luaL_checkudata(L, 1, SHARE_MT);
-    if (s->token == NULL)
+    if (s->conn.token == NULL)
         luaL_argerror(L, 1, "token share is closed");
     return s;
 }
@@ -78,19 +68,7 @@ static int l_share_new(lua_State *L)
     luaL_getmetatable(L, SHARE_MT);
     lua_setmetatable(L, -2);
     /* From here __gc frees whatever was taken. */
-    char err[256] = "out of memory";
-    s->http = cdp_http_new(&o.http, err, sizeof err);
-    if (s->http == NULL)
-        return luaL_error(L, "core.token_share: %s", err);
-    s->token = cdp_token_acquire(&o.token);
-    if (s->token == NULL) {
-        share_close(s);
-        return luaL_error(L, "core.token_share: out of memory");
-    }
-    if (cdp_lopts_copy_headers(L, &o, s->headers, &s->nheaders) != 0) {
-        share_close(s);
-        return luaL_error(L, "core.token_share: out of memory");
-    }
+    cdp_conn_open(L, &o, "core.token_share", &s->conn);
     return 1;
 }
 
@@ -129,7 +107,7 @@ static int push_token(lua_State *L, share *s, char *fetched)
 {
     double expires_in = 0, lifetime = 0;
     s->held[0] = fetched;
-    int rc = cdp_token_peek(s->token, &s->held[1], &expires_in, &lifetime);
+    int rc = cdp_token_peek(s->conn.token, &s->held[1], &expires_in, &lifetime);
     if (rc == 0) {
         lua_pushstring(L, s->held[1]);
     } else {
@@ -148,11 +126,11 @@ static int l_fetch(lua_State *L)
     share *s = check_share(L);
     const char *stale = luaL_optstring(L, 2, NULL);
     if (stale != NULL)
-        cdp_token_invalidate(s->token, stale);
+        cdp_token_invalidate(s->conn.token, stale);
     char *token = NULL;
     cdp_token_error err;
     release_held(s);
-    if (cdp_token_get(s->token, s->http, (const char *const *)s->headers, s->nheaders, &token,
+    if (cdp_token_get(s->conn.token, s->conn.http, (const char *const *)s->conn.headers, s->conn.nheaders, &token,
                       &err) != 0)
         return push_failure(L, &err);
     return push_token(L, s, token);
@@ -164,7 +142,7 @@ static int l_seed(lua_State *L)
     const char *token = luaL_checkstring(L, 2);
     double expires_in = luaL_checknumber(L, 3);
     double lifetime = luaL_optnumber(L, 4, expires_in);
-    int rc = cdp_token_seed(s->token, token, expires_in, lifetime);
+    int rc = cdp_token_seed(s->conn.token, token, expires_in, lifetime);
     if (rc < 0)
         return luaL_error(L, "token_share:seed: out of memory or not a token");
     lua_pushboolean(L, rc == 1);
@@ -176,7 +154,7 @@ static int l_peek(lua_State *L)
     share *s = check_share(L);
     double expires_in = 0, lifetime = 0;
     release_held(s);
-    int rc = cdp_token_peek(s->token, &s->held[0], &expires_in, &lifetime);
+    int rc = cdp_token_peek(s->conn.token, &s->held[0], &expires_in, &lifetime);
     if (rc < 0)
         return luaL_error(L, "token_share:peek: out of memory");
     if (rc > 0) {
@@ -208,7 +186,7 @@ static int unsupported(lua_State *L)
 static int l_stats(lua_State *L)
 {
     share *s = check_share(L);
-    cdp_token_stats st = cdp_token_get_stats(s->token);
+    cdp_token_stats st = cdp_token_get_stats(s->conn.token);
     lua_createtable(L, 0, 5);
     lua_pushinteger(L, st.password_grants);
     lua_setfield(L, -2, "password_grants");
@@ -233,7 +211,7 @@ static int l_close(lua_State *L)
 static int l_tostring(lua_State *L)
 {
     share *s = luaL_checkudata(L, 1, SHARE_MT);
-    lua_pushstring(L, s->token ? "cdp.core.token_share" : "cdp.core.token_share (closed)");
+    lua_pushstring(L, s->conn.token ? "cdp.core.token_share" : "cdp.core.token_share (closed)");
     return 1;
 }
 
