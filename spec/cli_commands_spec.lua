@@ -5,7 +5,7 @@ local cjson = require "cjson"
 
 local LUA = os.getenv("CDP_LUA") or "lua5.4"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("helpers.files").quote
 
 local function run(env, args)
   local parts = {}

@@ -10,7 +10,8 @@ local MAPPING, INPUT = "examples/ekyc-mapping.lua", "examples/ekyc-export.csv"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local VALID = 7  -- records of the example that map and validate (8, 9, 10 do not)
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local files = require "helpers.files"
+local shell_quote, tmp, read = files.quote, files.tmpname, files.read
 
 local function env_prefix(sb)
   local parts = {}
@@ -19,19 +20,6 @@ local function env_prefix(sb)
   return "env " .. table.concat(parts, " ") .. " "
 end
 
-local function tmp(ext)
-  local path = os.tmpname()
-  os.remove(path)
-  return path .. (ext or "")
-end
-
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
 
 -- Run the CLI; returns exit code and output (stdout and stderr).
 local function cli(sb, args)

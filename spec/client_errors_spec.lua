@@ -21,9 +21,7 @@ end
 
 local function n(v) return v or 0 end
 
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("helpers.files").quote
 
 describe("cdp.client errors", function()
   local sb, c

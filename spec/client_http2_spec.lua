@@ -7,13 +7,7 @@ local sandbox = require "helpers.sandbox"
 local cdp = require "cdp"
 local cjson = require "cjson"
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read = require("helpers.files").read
 
 local function write(path, text)
   local f = assert(io.open(path, "wb"))

@@ -47,9 +47,7 @@ client:close()
 upstream:close()
 ]==]
 
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("helpers.files").quote
 
 describe("cdp.client proxy", function()
   local sb

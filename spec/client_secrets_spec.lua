@@ -4,26 +4,12 @@
 -- every kind of failure and prints all it gets back; its whole output is
 -- searched for every secret collected here.
 local sandbox = require "helpers.sandbox"
+local files = require "helpers.files"
+local shell_quote, base64 = files.quote, files.base64
 local cdp = require "cdp"
 local cjson = require "cjson"
 
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
 
-local b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function base64(s)
-  return ((s:gsub(".", function(ch)
-    local byte, bits = ch:byte(), ""
-    for i = 8, 1, -1 do bits = bits .. (byte % 2 ^ i - byte % 2 ^ (i - 1) > 0 and "1" or "0") end
-    return bits
-  end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(x)
-    if #x < 6 then return "" end
-    local c = 0
-    for i = 1, 6 do c = c + (x:sub(i, i) == "1" and 2 ^ (6 - i) or 0) end
-    return b64chars:sub(c + 1, c + 1)
-  end) .. ({ "", "==", "=" })[#s % 3 + 1])
-end
 
 local CHILD = [==[
 local cdp = require "cdp"

@@ -1,35 +1,13 @@
 local cdp = require "cdp"
 local cjson = require "cjson"
+local files = require "helpers.files"
 local core = require "cdp.core"
 local customer = require "cdp.customer"
 local example_customer = require "fixtures.example_customer"
 
 local IMAGES = "examples/images"
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
--- A plain table-driven base64 encoder, independent of the C core's.
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local function base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local chars = {}
-    for k = 3, 0, -1 do
-      local idx = math.floor(n / 64 ^ k) % 64
-      chars[#chars + 1] = B64:sub(idx + 1, idx + 1)
-    end
-    if not b then chars[3], chars[4] = "=", "=" elseif not c then chars[4] = "=" end
-    out[#out + 1] = table.concat(chars)
-  end
-  return table.concat(out)
-end
+local base64 = files.base64
+local function read(path) return (assert(files.read(path), "cannot read " .. path)) end
 
 -- The document's example with each {base64_data, content_type} replaced by
 -- what `replace(file, object)` gives; the files are those of the Lua fixture.
