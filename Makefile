@@ -122,3 +122,6 @@ test-openresty: build/luajit/cdp/core.so
 	$(if $(filter spec/openresty_%,$(SPEC)),$(call BUSTED_RUN,luajit,luajit),@echo "test-openresty: no OpenResty spec in SPEC")
 .PHONY: test-openresty
 test: test-openresty
+
+# Further targets by concern (hardening, benchmarks): mk/*.mk.
+include $(sort $(wildcard mk/*.mk))
