@@ -80,6 +80,6 @@ describe("cdp.client over HTTP/2", function()
     end
     assert.are.equal(5, h2)  -- token, 3 lookups, onboarding
     assert.are.equal(0, other)
-    assert.are.equal(2, stats.connects)  -- the onboarding goes on a fresh connection
+    assert.are.equal(1, stats.connects)  -- the onboarding reuses the lookups' connection
   end)
 end)

@@ -16,6 +16,7 @@ struct cdp_http {
     int send_once;
     cdp_body *body;       /* the transfer in progress */
     cdp_http_result *res;
+    struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -85,7 +86,19 @@ static int on_seek(void *userp, curl_off_t offset, int origin)
         }                                                             \
     } while (0)
 
-cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
+/* The options that point at `h` itself: set again on a duplicate. */
+static int bind_handle(cdp_http *h, char *err, size_t errlen)
+{
+    SET(CURLOPT_ERRORBUFFER, h->errbuf);
+    SET(CURLOPT_WRITEDATA, h);
+    SET(CURLOPT_READDATA, h);
+    SET(CURLOPT_SEEKDATA, h);
+    return 0;
+fail:
+    return -1;
+}
+
+static cdp_http *http_alloc(char *err, size_t errlen)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
@@ -93,18 +106,25 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     cdp_http *h = calloc(1, sizeof *h);
-    if (h == NULL) {
+    if (h == NULL)
         snprintf(err, errlen, "out of memory");
+    return h;
+}
+
+cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
+{
+    cdp_http *h = http_alloc(err, errlen);
+    if (h == NULL)
         return NULL;
-    }
     h->curl = curl_easy_init();
     if (h->curl == NULL) {
         snprintf(err, errlen, "curl_easy_init failed");
         goto fail;
     }
     h->max_response = cfg->max_response ? cfg->max_response : 1024 * 1024;
+    if (bind_handle(h, err, errlen) != 0)
+        goto fail;
     SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    SET(CURLOPT_ERRORBUFFER, h->errbuf);
     SET(CURLOPT_PROTOCOLS_STR, "https,http");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -113,11 +133,8 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_WRITEFUNCTION, on_write);
-    SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_READFUNCTION, on_read);
-    SET(CURLOPT_READDATA, h);
     SET(CURLOPT_SEEKFUNCTION, on_seek);
-    SET(CURLOPT_SEEKDATA, h);
     SET(CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
     if (cfg->ca_file)
@@ -140,10 +157,32 @@ fail:
     return NULL;
 }
 
+cdp_http *cdp_http_dup(const cdp_http *orig, char *err, size_t errlen)
+{
+    cdp_http *h = http_alloc(err, errlen);
+    if (h == NULL)
+        return NULL;
+    h->max_response = orig->max_response;
+    h->curl = curl_easy_duphandle(orig->curl);
+    if (h->curl == NULL) {
+        snprintf(err, errlen, "curl_easy_duphandle failed");
+        goto fail;
+    }
+    if (bind_handle(h, err, errlen) != 0)
+        goto fail;
+    return h;
+fail:
+    cdp_http_free(h);
+    return NULL;
+}
+
+static void transfer_reset(cdp_http *h);
+
 void cdp_http_free(cdp_http *h)
 {
     if (h == NULL)
         return;
+    transfer_reset(h);
     if (h->curl)
         curl_easy_cleanup(h->curl);
     free(h);
@@ -207,25 +246,44 @@ static void free_headers(struct curl_slist *list)
     curl_slist_free_all(list);
 }
 
-int cdp_http_perform(cdp_http *h, const char *method, const char *url,
-                     const char *const *headers, size_t nheaders,
-                     cdp_body *body, int send_once, cdp_http_result *res)
+/* Back to idle: the header lines (they may hold a token) are wiped and freed. */
+static void transfer_reset(cdp_http *h)
 {
-    struct curl_slist *list = NULL;
+    if (h->curl != NULL)
+        curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    free_headers(h->headers);
+    h->headers = NULL;
+    h->res = NULL;
+    h->body = NULL;
+}
+
+static int out_of_memory(cdp_http *h, cdp_http_result *res)
+{
+    transfer_reset(h);
+    res->fail = CDP_HTTP_INTERNAL;
+    snprintf(res->message, sizeof res->message, "out of memory");
+    return -1;
+}
+
+int cdp_http_begin(cdp_http *h, const char *method, const char *url,
+                   const char *const *headers, size_t nheaders,
+                   cdp_body *body, int send_once, cdp_http_result *res)
+{
     memset(res, 0, sizeof *res);
     res->fail = CDP_HTTP_INTERNAL;
+    transfer_reset(h);
     for (size_t i = 0; i < nheaders; i++) {
-        struct curl_slist *next = curl_slist_append(list, headers[i]);
+        struct curl_slist *next = curl_slist_append(h->headers, headers[i]);
         if (next == NULL)
-            goto oom;
-        list = next;
+            return out_of_memory(h, res);
+        h->headers = next;
     }
     if (body != NULL) {
         /* No 100-continue wait: libcurl would pause up to a second on big bodies. */
-        struct curl_slist *next = curl_slist_append(list, "Expect:");
+        struct curl_slist *next = curl_slist_append(h->headers, "Expect:");
         if (next == NULL)
-            goto oom;
-        list = next;
+            return out_of_memory(h, res);
+        h->headers = next;
         cdp_body_restart(body);
     }
     h->errbuf[0] = '\0';
@@ -234,8 +292,7 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
     h->body = body;
     h->send_once = send_once;
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
-    curl_easy_setopt(h->curl, CURLOPT_FRESH_CONNECT, send_once ? 1L : 0L);
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
     if (body != NULL) {
         curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cdp_body_length(body));
@@ -245,14 +302,15 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
     /* Only GET and POST are used; anything else is named explicitly. */
     curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
                      strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
+    return 0;
+}
 
-    CURLcode rc = curl_easy_perform(h->curl);
-
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-    free_headers(list);
-    list = NULL;
-    h->res = NULL;
-    h->body = NULL;
+int cdp_http_finish(cdp_http *h, long curl_code)
+{
+    CURLcode rc = (CURLcode)curl_code;
+    cdp_http_result *res = h->res;
+    cdp_body *body = h->body;
+    transfer_reset(h);
 
     long connects = 0;
     curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects);
@@ -269,7 +327,7 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
             /* An empty body is still a body: callers get "". */
             res->body = calloc(1, 1);
             if (res->body == NULL)
-                goto oom;
+                return out_of_memory(h, res);
             res->cap = 1;
         }
         return 0;
@@ -291,11 +349,18 @@ int cdp_http_perform(cdp_http *h, const char *method, const char *url,
                  h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
     }
     return -1;
-oom:
-    free_headers(list);
-    h->res = NULL;
-    h->body = NULL;
-    res->fail = CDP_HTTP_INTERNAL;
-    snprintf(res->message, sizeof res->message, "out of memory");
-    return -1;
+}
+
+int cdp_http_perform(cdp_http *h, const char *method, const char *url,
+                     const char *const *headers, size_t nheaders,
+                     cdp_body *body, int send_once, cdp_http_result *res)
+{
+    if (cdp_http_begin(h, method, url, headers, nheaders, body, send_once, res) != 0)
+        return -1;
+    return cdp_http_finish(h, (long)curl_easy_perform(h->curl));
+}
+
+void *cdp_http_easy(cdp_http *h)
+{
+    return h->curl;
 }

@@ -49,17 +49,33 @@ typedef struct cdp_http cdp_http;
 cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen);
 void cdp_http_free(cdp_http *h);
 
+/* A handle with the same options as `h` (for a transfer of its own, e.g. in
+ * a curl multi handle). NULL with `err` set on failure. */
+cdp_http *cdp_http_dup(const cdp_http *h, char *err, size_t errlen);
+
 /* Perform one request. `headers` are "Name: value" lines; `body` may be NULL
  * (GET). The body is rewound to 0 first. Returns 0 when a response arrived,
  * -1 otherwise; details in `res` (cleared first).
  * `send_once`: the request must never be sent twice (onboarding). libcurl
  * re-sends a request by itself when a reused connection dies before any
  * answer, which cannot tell "never arrived" from "processed, then reset";
- * so such a request goes on a fresh connection and refuses to be rewound
- * once any of it has left. The caller then finds out what happened. */
+ * so once any of such a request has left, the body refuses to be rewound
+ * (the transfer fails with "not sent again") and the caller finds out what
+ * happened. A request that never left may still go on a new connection. */
 int cdp_http_perform(cdp_http *h, const char *method, const char *url,
                      const char *const *headers, size_t nheaders,
                      cdp_body *body, int send_once, cdp_http_result *res);
+
+/* cdp_http_perform in two halves, for a driver of its own (curl multi):
+ * begin sets the transfer up on the handle (-1: out of memory, `res` says
+ * so); the driver runs cdp_http_easy(h) to completion; finish takes its
+ * CURLcode and fills the `res` given to begin (0: a response arrived).
+ * `body` and `res` must live until finish. */
+int cdp_http_begin(cdp_http *h, const char *method, const char *url,
+                   const char *const *headers, size_t nheaders,
+                   cdp_body *body, int send_once, cdp_http_result *res);
+int cdp_http_finish(cdp_http *h, long curl_code);
+void *cdp_http_easy(cdp_http *h); /* the CURL * easy handle */
 
 /* Free the response body; with `wipe`, zero it first (token answers). */
 void cdp_http_result_clear(cdp_http_result *res, int wipe);
