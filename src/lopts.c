@@ -1,5 +1,6 @@
 #include "lopts.h"
 #include "secret.h"
+#include "wirecheck.h"
 
 #include <string.h>
 
@@ -57,6 +58,12 @@ void cdp_lopts_read(lua_State *L, int idx, const char *who, cdp_lopts *o)
     tc->skew = opt_number(L, idx, who, "token_skew", 30);
     if (tc->token_url == NULL)
         luaL_error(L, "%s: token_url is required", who);
+    lua_getfield(L, idx, "token_url");
+    size_t url_len = 0;
+    lua_tolstring(L, -1, &url_len);
+    lua_pop(L, 1);
+    if (!cdp_url_ok(tc->token_url, url_len))
+        luaL_error(L, "%s: token_url must be an http(s) URL without spaces or control characters", who);
 
     lua_getfield(L, idx, "headers");
     o->headers_at = lua_gettop(L);
@@ -70,8 +77,9 @@ void cdp_lopts_read(lua_State *L, int idx, const char *who, cdp_lopts *o)
         lua_rawgeti(L, o->headers_at, (int)i);
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "%s: headers[%d] must be a string", who, (int)i);
-        const char *line = lua_tostring(L, -1);
-        if (strchr(line, '\r') || strchr(line, '\n') || !strchr(line, ':'))
+        size_t len = 0;
+        const char *line = lua_tolstring(L, -1, &len);
+        if (!cdp_header_line_ok(line, len))
             luaL_error(L, "%s: headers[%d] must be one \"Name: value\" line", who, (int)i);
         lua_pop(L, 1);
     }
