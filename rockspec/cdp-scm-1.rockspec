@@ -26,6 +26,7 @@ build = {
         "src/digest.c",
         "src/http.c",
         "src/jsonflat.c",
+        "src/lbatch.c",
         "src/lclient.c",
         "src/lopts.c",
         "src/ngxshare.c",
@@ -41,11 +42,13 @@ build = {
     },
     -- Lua modules: every lua/**/*.lua (`make rockspec` rewrites this list)
     -- modules:begin
+    ["cdp.batch"] = "lua/cdp/batch.lua",
     ["cdp.cli.check"] = "lua/cdp/cli/check.lua",
     ["cdp.cli.common"] = "lua/cdp/cli/common.lua",
     ["cdp.cli.get"] = "lua/cdp/cli/get.lua",
     ["cdp.cli"] = "lua/cdp/cli/init.lua",
     ["cdp.cli.lookup"] = "lua/cdp/cli/lookup.lua",
+    ["cdp.cli.progress"] = "lua/cdp/cli/progress.lua",
     ["cdp.cli.records"] = "lua/cdp/cli/records.lua",
     ["cdp.cli.render"] = "lua/cdp/cli/render.lua",
     ["cdp.cli.sandbox"] = "lua/cdp/cli/sandbox.lua",

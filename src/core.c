@@ -5,6 +5,7 @@
 
 #include "compat.h"
 #include "digest.h"
+#include "lbatch.h"
 #include "lclient.h"
 #include "ngxshare.h"
 #include "sys.h"
@@ -51,6 +52,7 @@ int luaopen_cdp_core(lua_State *L)
     luaL_newlib(L, core_functions);
     cdp_sys_register(L);
     cdp_lclient_register(L);
+    cdp_lbatch_register(L);
     cdp_ngxshare_register(L);
     lua_pushliteral(L, CDP_CORE_VERSION);
     lua_setfield(L, -2, "version");

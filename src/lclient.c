@@ -81,12 +81,10 @@ static int l_client_new(lua_State *L)
     return 1;
 }
 
-/* Build c->body from the parts table at `idx`. Returns 0, or -1 with a
- * message (a document that cannot be read) pushed on the stack. */
-static int build_body(lua_State *L, lclient *c, int idx)
+int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
 {
-    c->body = cdp_body_new();
-    if (c->body == NULL)
+    cdp_body *body = *out = cdp_body_new();
+    if (body == NULL)
         return luaL_error(L, "out of memory");
     size_t n = lua_rawlen(L, idx);
     for (size_t i = 1; i <= n; i++) {
@@ -95,7 +93,7 @@ static int build_body(lua_State *L, lclient *c, int idx)
         if (lua_type(L, -1) == LUA_TSTRING) {
             size_t len;
             const char *s = lua_tolstring(L, -1, &len);
-            rc = cdp_body_add_text(c->body, s, len); /* anchored by the parts table */
+            rc = cdp_body_add_text(body, s, len); /* anchored by the parts table */
         } else if (lua_type(L, -1) == LUA_TTABLE) {
             lua_getfield(L, -1, "kind");
             const char *kind = lua_tostring(L, -1);
@@ -107,7 +105,7 @@ static int build_body(lua_State *L, lclient *c, int idx)
                 if (path == NULL)
                     return luaL_error(L, "parts[%d]: a file document needs a path", (int)i);
                 char err[512];
-                if (cdp_body_add_file_b64(c->body, path, err, sizeof err) != 0) {
+                if (cdp_body_add_file_b64(body, path, err, sizeof err) != 0) {
                     lua_pop(L, 1);
                     lua_pushstring(L, err);
                     return -1;
@@ -119,7 +117,7 @@ static int build_body(lua_State *L, lclient *c, int idx)
                 lua_pop(L, 1); /* anchored by the document table */
                 if (data == NULL)
                     return luaL_error(L, "parts[%d]: a bytes document needs data", (int)i);
-                rc = cdp_body_add_memory_b64(c->body, data, len);
+                rc = cdp_body_add_memory_b64(body, data, len);
             } else {
                 return luaL_error(L, "parts[%d]: unknown document kind", (int)i);
             }
@@ -155,7 +153,7 @@ static void set_field_string(lua_State *L, const char *name, const char *value)
     lua_setfield(L, -2, name);
 }
 
-static int push_failure(lua_State *L, const char *kind, const char *phase, const char *message)
+int cdp_lclient_push_failure(lua_State *L, const char *kind, const char *phase, const char *message)
 {
     lua_pushnil(L);
     lua_createtable(L, 0, 8);
@@ -165,10 +163,10 @@ static int push_failure(lua_State *L, const char *kind, const char *phase, const
     return 2;
 }
 
-static int push_token_failure(lua_State *L, const cdp_token_error *err)
+int cdp_lclient_push_token_failure(lua_State *L, const cdp_token_error *err)
 {
     const char *kind = cdp_token_fail_kind(err);
-    push_failure(L, kind, "token", err->message);
+    cdp_lclient_push_failure(L, kind, "token", err->message);
     if (err->status == CDP_TOKEN_HTTP) {
         set_field_string(L, "reason", http_fail_reason(err->http_fail));
     }
@@ -181,7 +179,7 @@ static int push_token_failure(lua_State *L, const cdp_token_error *err)
     return 2;
 }
 
-static char *bearer_line(const char *token)
+char *cdp_bearer_line(const char *token)
 {
     static const char prefix[] = "Authorization: Bearer ";
     size_t lp = sizeof prefix - 1, lt = strlen(token);
@@ -191,6 +189,53 @@ static char *bearer_line(const char *token)
     memcpy(line, prefix, lp);
     memcpy(line + lp, token, lt + 1);
     return line;
+}
+
+size_t cdp_conn_request_headers(const cdp_conn *conn, int has_body, const char **headers)
+{
+    size_t nh = 0;
+    for (size_t i = 0; i < conn->nheaders; i++)
+        headers[nh++] = conn->headers[i];
+    headers[nh++] = "Accept: application/json";
+    if (has_body)
+        headers[nh++] = "Content-Type: application/json";
+    headers[nh] = NULL;
+    return nh;
+}
+
+int cdp_lclient_push_result(lua_State *L, const cdp_http_result *res, long connects, int retried)
+{
+    if (res->fail != CDP_HTTP_OK) {
+        cdp_lclient_push_failure(L, cdp_http_fail_kind(res->fail), "request", res->message);
+        set_field_string(L, "reason", http_fail_reason(res->fail));
+        lua_pushboolean(L, res->request_sent);
+        lua_setfield(L, -2, "request_sent");
+        lua_pushinteger(L, res->curl_code);
+        lua_setfield(L, -2, "curl_code");
+        lua_pushboolean(L, retried);
+        lua_setfield(L, -2, "retried_401");
+        return 2;
+    }
+    lua_createtable(L, 0, 6);
+    lua_pushinteger(L, res->status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, res->body, res->len);
+    lua_setfield(L, -2, "body");
+    lua_pushinteger(L, connects);
+    lua_setfield(L, -2, "connects");
+    lua_pushboolean(L, retried);
+    lua_setfield(L, -2, "retried_401");
+    lua_pushboolean(L, res->request_sent);
+    lua_setfield(L, -2, "request_sent");
+    return 1;
+}
+
+cdp_conn *cdp_lclient_check(lua_State *L, int idx)
+{
+    lclient *c = luaL_checkudata(L, idx, CLIENT_MT);
+    if (c->conn.http == NULL)
+        luaL_argerror(L, idx, "client is closed");
+    return &c->conn;
 }
 
 static int l_request(lua_State *L)
@@ -206,20 +251,15 @@ static int l_request(lua_State *L)
         luaL_argerror(L, 2, "GET or POST expected");
 
     request_state_free(c);
-    if (has_body && build_body(L, c, 4) != 0) {
+    if (has_body && cdp_lclient_build_body(L, &c->body, 4) != 0) {
         const char *msg = lua_tostring(L, -1);
         request_state_free(c);
-        return push_failure(L, "validation", "body", msg);
+        return cdp_lclient_push_failure(L, "validation", "body", msg);
     }
 
-    const char *headers[CDP_MAX_STATIC_HEADERS + 3];
-    size_t nh = 0;
-    for (size_t i = 0; i < c->conn.nheaders; i++)
-        headers[nh++] = c->conn.headers[i];
-    headers[nh++] = "Accept: application/json";
-    if (has_body)
-        headers[nh++] = "Content-Type: application/json";
-    size_t bearer_at = nh++;
+    const char *headers[CDP_REQUEST_HEADERS];
+    size_t bearer_at = cdp_conn_request_headers(&c->conn, has_body, headers);
+    size_t nh = bearer_at + 1;
 
     int retried = 0;
     long connects = 0;
@@ -228,10 +268,10 @@ static int l_request(lua_State *L)
         cdp_token_error terr;
         if (cdp_token_get(c->conn.token, c->conn.http, (const char *const *)c->conn.headers, c->conn.nheaders, &token, &terr) != 0) {
             request_state_free(c);
-            return push_token_failure(L, &terr);
+            return cdp_lclient_push_token_failure(L, &terr);
         }
         cdp_secret_free(c->bearer);
-        c->bearer = bearer_line(token);
+        c->bearer = cdp_bearer_line(token);
         if (c->bearer == NULL) {
             cdp_secret_free(token);
             request_state_free(c);
@@ -256,30 +296,9 @@ static int l_request(lua_State *L)
     }
 
     /* The result lives in c->res until the next request: pushing may raise. */
-    if (c->res.fail != CDP_HTTP_OK) {
-        push_failure(L, cdp_http_fail_kind(c->res.fail), "request", c->res.message);
-        set_field_string(L, "reason", http_fail_reason(c->res.fail));
-        lua_pushboolean(L, c->res.request_sent);
-        lua_setfield(L, -2, "request_sent");
-        lua_pushinteger(L, c->res.curl_code);
-        lua_setfield(L, -2, "curl_code");
-        lua_pushboolean(L, retried);
-        lua_setfield(L, -2, "retried_401");
-        return 2;
-    }
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, c->res.status);
-    lua_setfield(L, -2, "status");
-    lua_pushlstring(L, c->res.body, c->res.len);
-    lua_setfield(L, -2, "body");
-    lua_pushinteger(L, connects);
-    lua_setfield(L, -2, "connects");
-    lua_pushboolean(L, retried);
-    lua_setfield(L, -2, "retried_401");
-    lua_pushboolean(L, c->res.request_sent);
-    lua_setfield(L, -2, "request_sent");
+    int n = cdp_lclient_push_result(L, &c->res, connects, retried);
     request_state_free(c);
-    return 1;
+    return n;
 }
 
 static int l_token_status(lua_State *L)
@@ -288,7 +307,7 @@ static int l_token_status(lua_State *L)
     char *token = NULL;
     cdp_token_error terr;
     if (cdp_token_get(c->conn.token, c->conn.http, (const char *const *)c->conn.headers, c->conn.nheaders, &token, &terr) != 0)
-        return push_token_failure(L, &terr);
+        return cdp_lclient_push_token_failure(L, &terr);
     cdp_secret_free(token);
     token = NULL;
     double expires_in = 0, lifetime = 0;

@@ -298,7 +298,17 @@ local RETRY_STATUS = { [502] = true, [503] = true, [504] = true }
 local function pause(self, attempt)
   -- Exponential backoff with full jitter, capped at 5 s.
   local ceiling = math.min(5, self.backoff * 2 ^ (attempt - 1))
-  core.sleep(ceiling * (0.5 + core.jitter() / 2))
+  self:_sleep(ceiling * (0.5 + core.jitter() / 2))
+end
+
+-- A pause of the calling code; inside a batch task, of that task only.
+function Client._sleep(_, seconds)
+  core.sleep(seconds)
+end
+
+--- Up to `size` calls of this client at once (see cdp.batch).
+function Client:batch(size)
+  return require("cdp.batch").new(self, size)
 end
 
 -- Nothing of the request left (DNS, connect, or the token call's own connect).

@@ -10,6 +10,8 @@ local core = require "cdp.core"
 local common = require "cdp.cli.common"
 local journal = require "cdp.journal"
 local report = require "cdp.report"
+local progress = require "cdp.cli.progress"
+local records = require "cdp.records"
 local run = require "cdp.cli.records"
 
 local submit = {}
@@ -22,6 +24,8 @@ function submit.setup(parser)
     :argname("FILE")
   cmd:option("--report", "Report file, one row per record: .csv or .jsonl.")
     :argname("FILE")
+  cmd:option("--parallel", "Records in flight at once (1 to 64), over one token and kept-alive connections.", "1")
+    :argname("N"):convert(tonumber)
   cmd:flag("--dry-run", "Map and validate, and say what would be sent; send nothing.")
   common.add_client_options(cmd)
 end
@@ -63,34 +67,8 @@ local function onboard(client, customer)
     if data or not (err.retryable and err.reconciled and not err.outcome_unknown) or sends >= MAX_SENDS then
       return data, err
     end
-    core.sleep(0.2 * 2 ^ (sends - 1) * (0.5 + core.jitter() / 2))
+    client:_sleep(0.2 * 2 ^ (sends - 1) * (0.5 + core.jitter() / 2))
   end
-end
-
-local Progress = {}
-Progress.__index = Progress
-
-local function new_progress(out)
-  return setmetatable({ out = out, tty = core.isatty(out), done = 0, failed = 0, skipped = 0,
-    start = os.time() }, Progress)
-end
-
-function Progress:record(number, key, entry)
-  if entry.outcome == "failed" then self.failed = self.failed + 1 end
-  self.done = self.done + 1
-  if self.tty then
-    local elapsed = math.max(1, os.time() - self.start)
-    self.out:write(("\r%d done (%d failed, %d already done), %.1f/s   ")
-      :format(self.done, self.failed, self.skipped, self.done / elapsed))
-  else
-    self.out:write(("%d %s %s%s%s\n"):format(number, key, entry.outcome,
-      entry.ecrn and (" " .. entry.ecrn) or "", entry.message and (": " .. entry.message) or ""))
-  end
-  self.out:flush()
-end
-
-function Progress:finish()
-  if self.tty then self.out:write("\n") end
 end
 
 local function dry_run(each)
@@ -120,10 +98,52 @@ local function settle_unknown(client, customer)
   return nil, err
 end
 
+-- One record that needs the CDP, run as a batch task (`client` is the
+-- task's view of the client). Returns its journal entry, or nil and the
+-- error that stops the run (the record then stays unknown in the journal).
+local function settle_record(client, j, number, key, customer)
+  if j:state(key) == journal.UNKNOWN then
+    local settled, lerr = settle_unknown(client, customer)
+    if lerr then return nil, lerr end
+    if settled then
+      assert(j:finish(key, settled))
+      return settled
+    end
+  end
+  local id_type, id_number = customer:first_id()
+  local ok, werr = j:start(key, { number = number, id_type = id_type, id_number = id_number })
+  if not ok then return nil, { kind = "transport", message = "journal: " .. tostring(werr) } end
+  local data, err = onboard(client, customer)
+  if not data and STOPPING[err.kind] and not err.outcome_unknown then
+    return nil, err  -- nothing definitive happened
+  end
+  local entry = outcome_of(data, err)
+  assert(j:finish(key, entry))
+  return entry
+end
+
+local function record_task(client, j, number, key, customer)
+  local entry, stop = settle_record(client, j, number, key, customer)
+  return number, key, entry, stop
+end
+
+-- The records in the input, for the progress bar; nil when it cannot tell.
+local function count_records(path)
+  local each = records.open(path)
+  if not each then return nil end
+  local n = 0
+  for _ in each do n = n + 1 end
+  return n
+end
+
 function submit.run(args)
   local each, err = run.open(args)
   if not each then return common.usage_error(err) end
   if args.dry_run then return dry_run(each) end
+  local parallel = args.parallel
+  if not parallel or parallel < 1 or parallel > 64 or parallel ~= math.floor(parallel) then
+    return common.usage_error("--parallel must be a whole number from 1 to 64")
+  end
 
   local client, cerr = common.client(args)
   if not client then return common.usage_error(cerr) end
@@ -138,53 +158,61 @@ function submit.run(args)
   end
 
   core.trap_interrupt()
-  local progress = new_progress(io.stdout)
+  local shown = progress.new(io.stdout, core.isatty(io.stdout) and count_records(args.input) or nil)
+  local b = client:batch(parallel)
   local rows, seen = {}, {}
-  local stop_error, interrupted
+  local stop_error, interrupted, exhausted
 
-  for number, item in each do
-    if core.interrupted() then interrupted = true break end
-    local key = item.key
-    local entry
-    if seen[key] then
-      entry = { outcome = "failed", error_kind = "validation",
-        message = ("key %s repeats record %d"):format(key, seen[key]) }
-    elseif item.err then
-      entry = outcome_of(nil, item.err)
-      entry.outcome = "failed"
-    elseif j:state(key) == journal.DONE then
-      entry = j:entry(key)
-      progress.skipped = progress.skipped + 1
-    else
-      if j:state(key) == journal.UNKNOWN then
-        local settled, lerr = settle_unknown(client, item.customer)
-        if lerr then stop_error = lerr break end
-        if settled then
-          assert(j:finish(key, settled))
-          entry = settled
-        end
-      end
-      if not entry then
-        local id_type, id_number = item.customer:first_id()
-        local ok, werr = j:start(key, { number = number, id_type = id_type, id_number = id_number })
-        if not ok then stop_error = { kind = "transport", message = "journal: " .. tostring(werr) } break end
-        local data, oerr = onboard(client, item.customer)
-        if not data and STOPPING[oerr.kind] and not oerr.outcome_unknown then
-          stop_error = oerr  -- nothing definitive happened: the record stays unknown in the journal
-          break
-        end
-        entry = outcome_of(data, oerr)
-        assert(j:finish(key, entry))
-      end
-    end
-    seen[key] = seen[key] or number
+  local function settled(number, key, entry, skipped)
     entry.number, entry.key = number, key
     rows[#rows + 1] = entry
-    progress:record(number, key, entry)
+    shown:record(number, key, entry, skipped)
   end
-  progress:finish()
+
+  -- Read records until every slot is taken or the input ends; records that
+  -- need no call (invalid, repeated, done in an earlier run) settle at once.
+  local function start_next()
+    while b:free() > 0 and not exhausted do
+      local number, item = each()
+      if not number then exhausted = true return end
+      local key = item.key
+      if seen[key] then
+        settled(number, key, { outcome = "failed", error_kind = "validation",
+          message = ("key %s repeats record %d"):format(key, seen[key]) })
+      else
+        seen[key] = number
+        if item.err then
+          local entry = outcome_of(nil, item.err)
+          entry.outcome = "failed"
+          settled(number, key, entry)
+        elseif j:state(key) == journal.DONE then
+          settled(number, key, j:entry(key), true)
+        else
+          b:spawn(record_task, j, number, key, item.customer)
+        end
+      end
+    end
+  end
+
+  -- Ctrl-C or a stopping error: start nothing more, settle what is in flight.
+  while true do
+    if core.interrupted() then interrupted = true end
+    if not (interrupted or stop_error) then start_next() end
+    if b:running() == 0 and (exhausted or interrupted or stop_error) then break end
+    for _, ended in ipairs(b:wait(0.25)) do
+      local number, key, entry, stop = ended[1], ended[2], ended[3], ended[4]
+      if entry then
+        settled(number, key, entry)
+      else
+        stop_error = stop_error or stop
+      end
+    end
+  end
+  b:close()
+  shown:finish()
   j:close()
 
+  table.sort(rows, function(x, y) return x.number < y.number end)
   local failed = 0
   for _, row in ipairs(rows) do
     if row.outcome ~= "created" and row.outcome ~= "reconciled" then failed = failed + 1 end

@@ -1,0 +1,171 @@
+--- cdp.batch: many calls of one client at once.
+--
+--   local b = c:batch(8)                 -- at most 8 tasks at a time
+--   b:spawn(function(client, customer)   -- `client` behaves as `c`, inside this task
+--     return client:onboard(customer)
+--   end, customer)
+--   for _, results in ipairs(b:wait(0.5)) do  -- the ended tasks' return values,
+--     local data, err = results[1], results[2]  -- packed: { n = count, ... }
+--   end
+--   b:free(), b:running(), b:close()
+--
+-- Each task runs in a coroutine of its own. Its client calls (lookup, get,
+-- onboard with its reconciliation and retries) are the client's own code; only
+-- their transfers go through the C core's libcurl multi handle, so up to N run
+-- at once on kept-alive connections with the client's one token, and a task's
+-- backoff pauses only that task. Nothing runs between `wait` calls: the batch
+-- makes progress only inside `wait`.
+local core = require "cdp.core"
+
+local batch = {}
+
+local Batch = {}
+Batch.__index = Batch
+
+-- What a task yields to the scheduler.
+local REQUEST, SLEEP = "cdp.batch.request", "cdp.batch.sleep"
+
+local unpack = table.unpack or unpack  -- luacheck: ignore 143
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+-- The transport a task's client uses in place of core.client: each request
+-- starts in the multi handle and the task waits for its end.
+local Transport = {}
+Transport.__index = Transport
+
+function Transport:request(method, url, parts, send_once)
+  local owner = self.owner
+  if owner.current == nil or coroutine.running() ~= owner.current then
+    error("cdp.batch: a task's client may only be used inside that task's own coroutine", 2)
+  end
+  local id = owner.multi:start(method, url, parts, send_once)
+  return coroutine.yield(REQUEST, id)
+end
+
+function Transport:token_status()
+  return self.owner.core:token_status()
+end
+
+function Transport:stats()
+  return self.owner.core:stats()
+end
+
+local function task_sleep(_, seconds)
+  coroutine.yield(SLEEP, seconds)
+end
+
+--- A batch of at most `size` tasks at once over `client` (a cdp.client).
+function batch.new(client, size)
+  if type(size) ~= "number" or size < 1 or size > 64 or size ~= math.floor(size) then
+    error("batch: size must be a whole number from 1 to 64", 3)
+  end
+  local self = setmetatable({
+    client = client, core = client._core, size = size, tasks = 0,
+    waiting = {}, timers = {}, ended = {},
+  }, Batch)
+  self.multi = core.batch(client._core, size)
+  local transport = setmetatable({ owner = self }, Transport)
+  -- A task's view of the client: the client's methods and options, with the
+  -- transport and the sleep of the batch.
+  self.view = setmetatable({ _core = transport, _sleep = task_sleep }, { __index = client })
+  return self
+end
+
+--- Tasks that may still be spawned before one must end.
+function Batch:free()
+  return self.size - self.tasks
+end
+
+--- Tasks spawned and not yet returned by `wait`.
+function Batch:running()
+  return self.tasks
+end
+
+-- Resume `co` with the given values; file it by what it yields next.
+function Batch:_step(co, ...)
+  self.current = co
+  local r = pack(coroutine.resume(co, ...))
+  self.current = nil
+  if not r[1] then
+    self.tasks = self.tasks - 1
+    local message = r[2]
+    if type(message) == "string" then message = debug.traceback(co, message) end
+    error(message, 0)
+  end
+  if coroutine.status(co) == "dead" then
+    self.tasks = self.tasks - 1
+    self.ended[#self.ended + 1] = pack(unpack(r, 2, r.n))
+  elseif r[2] == REQUEST then
+    self.waiting[r[3]] = co
+  elseif r[2] == SLEEP then
+    self.timers[#self.timers + 1] = { at = core.monotonic() + (tonumber(r[3]) or 0), co = co }
+  else
+    self.tasks = self.tasks - 1
+    error("cdp.batch: a task yielded by itself; tasks must not yield", 0)
+  end
+end
+
+--- Start `fn(client, ...)` as a task; raises when `size` tasks are running.
+function Batch:spawn(fn, ...)
+  if type(fn) ~= "function" then error("batch:spawn: a function expected", 2) end
+  if self.multi == nil then error("batch:spawn: the batch is closed", 2) end
+  if self.tasks >= self.size then
+    error(("batch:spawn: %d tasks are running; wait for one to end first"):format(self.size), 2)
+  end
+  self.tasks = self.tasks + 1
+  self:_step(coroutine.create(fn), self.view, ...)
+end
+
+-- Resume the tasks whose pause is over; returns the next wake-up time or nil.
+function Batch:_wake(now)
+  local due, later, next_at = {}, {}, nil
+  for _, t in ipairs(self.timers) do
+    if t.at <= now then
+      due[#due + 1] = t
+    else
+      later[#later + 1] = t
+      if not next_at or t.at < next_at then next_at = t.at end
+    end
+  end
+  self.timers = later
+  for _, t in ipairs(due) do self:_step(t.co) end
+  return next_at
+end
+
+--- Run the tasks until at least one ends or `timeout` seconds pass (default:
+-- until one ends). Returns the ended tasks' packed return values, in the
+-- order they ended (possibly none).
+function Batch:wait(timeout)
+  if self.multi == nil then error("batch:wait: the batch is closed", 2) end
+  local deadline = core.monotonic() + (timeout or math.huge)
+  while #self.ended == 0 and self.tasks > 0 do
+    local now = core.monotonic()
+    local next_at = self:_wake(now)
+    if #self.ended > 0 or now >= deadline then break end
+    local budget = math.min(deadline, next_at or math.huge) - now
+    if self.multi:active() == 0 then
+      core.sleep(math.max(0, math.min(budget, 1)))  -- every task is pausing
+    else
+      for _, e in ipairs(self.multi:wait(math.max(0, math.min(budget, 1)))) do
+        local co = self.waiting[e[1]]
+        self.waiting[e[1]] = nil
+        self:_step(co, e[2] or nil, e[3])
+      end
+    end
+  end
+  local ended = self.ended
+  self.ended = {}
+  return ended
+end
+
+--- Drop whatever is in flight and free the multi handle.
+function Batch:close()
+  if self.multi then self.multi:close() end
+  self.multi, self.waiting, self.timers, self.tasks = nil, {}, {}, 0
+end
+
+batch.Batch = Batch
+return batch

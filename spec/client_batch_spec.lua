@@ -1,0 +1,185 @@
+-- client:batch(n): many calls at once over the C core's libcurl multi handle,
+-- against the sandbox over HTTPS. Each task runs the client's own code
+-- (retries, reconciliation), so what holds for one call holds in a batch.
+local sandbox = require "helpers.sandbox"
+local cdp = require "cdp"
+local run = require "cdp.cli.records"
+
+local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
+local LOOKUP = "/caas/api/v2/customer/validate"
+
+local function client_for(sb, extra)
+  local e = sb.env
+  local opts = { base_url = sb.base_url, ca_file = sb.ca_file, client_id = e.CDP_CLIENT_ID,
+                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
+                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE, backoff = 0.01 }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return cdp.client(opts)
+end
+
+-- The example export's valid customers (records 8-10 are wrong on purpose).
+local function example_customers()
+  local each = assert(run.open{ mapping = "examples/ekyc-mapping.lua", input = "examples/ekyc-export.csv" })
+  local list = {}
+  for _, item in each do
+    if not item.err then list[#list + 1] = item end
+  end
+  return list
+end
+
+-- Run fn(client, arg) for every arg, `size` at a time; the packed results in
+-- the order of `args`.
+local function run_all(c, size, fn, args)
+  local b = c:batch(size)
+  local results, index = {}, {}
+  local next_arg = 1
+  while next_arg <= #args or b:running() > 0 do
+    while b:free() > 0 and next_arg <= #args do
+      local i = next_arg
+      next_arg = next_arg + 1
+      b:spawn(function(client, arg) return i, fn(client, arg) end, args[i])
+    end
+    for _, r in ipairs(b:wait(1)) do
+      results[r[1]] = { r[2], r[3] }
+      index[#index + 1] = r[1]
+    end
+  end
+  b:close()
+  return results, index
+end
+
+local function lookup(client, id) return client:lookup(4, id) end
+
+describe("client:batch", function()
+  local sb
+
+  before_each(function()
+    sb = sandbox.start{ token_ttl = 300, refresh_ttl = 600 }
+  end)
+
+  after_each(function()
+    if sb then sb:stop() end
+    sb = nil
+  end)
+
+  it("onboards the example customers with the same outcomes as one at a time", function()
+    local c = client_for(sb)
+    local items = example_customers()
+    local results = run_all(c, 4, function(client, item) return client:onboard(item.customer) end, items)
+    for i, item in ipairs(items) do
+      local data, err = results[i][1], results[i][2]
+      if item.key == "C-1011" then  -- the sandbox's 45013 trigger
+        assert.is_nil(data)
+        assert.are.equal(45013, err.code)
+      else
+        assert.is_truthy(data, item.key .. ": " .. tostring(err))
+        assert.is_truthy(tostring(data.ecrn):match("^%d+$"))
+      end
+    end
+    local counters = sb:counters()
+    assert.are.equal(#items, counters.calls[ONBOARD])
+    assert.are.equal(1, counters.tokens.granted.password)
+    assert.are.equal(0, counters.customers.duplicates or 0)
+    for id, n in pairs(counters.customers.by_id) do
+      assert.are.equal(1, n.created, id)
+    end
+    c:close()
+  end)
+
+  it("has n calls in flight at once, each on its own kept-alive connection", function()
+    local c = client_for(sb)
+    -- Every lookup answers after 0.5 s: with 8 in flight, 8 connections are open at once.
+    sb:fault{ path = LOOKUP, kind = "delay", delay = 0.5, count = 8 }
+    -- Then 40 more, 8 at a time, reuse those connections.
+    local ids = {}
+    for i = 1, 48 do ids[i] = ("78419900000%04d"):format(i) end
+    local results = run_all(c, 8, lookup, ids)
+    for i = 1, 48 do assert.are.equal(45001, results[i][2].code) end
+    local counters = sb:counters()
+    assert.are.equal(48, counters.calls[LOOKUP])
+    assert.are.equal(1 + 8, counters.connections)  -- the token request's, and 8 for the lookups
+    assert.are.equal(1, counters.tokens.granted.password)
+    c:close()
+  end)
+
+  it("retries a 401 once with a new token, for every call in flight", function()
+    local c = client_for(sb)
+    local ids = { "784199000000001", "784199000000002", "784199000000003", "784199000000004" }
+    run_all(c, 4, lookup, ids)
+    sb:expire_tokens("access")
+    local results = run_all(c, 4, lookup, ids)
+    for i = 1, 4 do assert.are.equal(45001, results[i][2].code) end
+    local counters = sb:counters()
+    assert.are.equal(1, counters.tokens.granted.password)
+    assert.are.equal(1, counters.tokens.granted.refresh_token)
+    assert.are.equal(4, counters.unauthorized.total)
+    c:close()
+  end)
+
+  it("settles an onboarding whose answer was lost by a lookup, creating it once", function()
+    local c = client_for(sb)
+    local items = example_customers()
+    -- The third and fourth onboardings are processed, then their connections reset.
+    sb:fault{ path = ONBOARD, kind = "reset", when = "after", skip = 2, count = 2 }
+    local results = run_all(c, 4, function(client, item) return client:onboard(item.customer) end, items)
+    local reconciled = 0
+    for i, item in ipairs(items) do
+      if item.key ~= "C-1011" then
+        local data = results[i][1]
+        assert.is_truthy(data, item.key .. ": " .. tostring(results[i][2]))
+        if data.reconciled then reconciled = reconciled + 1 end
+      end
+    end
+    assert.are.equal(2, reconciled)
+    local counters = sb:counters()
+    assert.are.equal(#items, counters.calls[ONBOARD])
+    for id, n in pairs(counters.customers.by_id) do
+      assert.are.equal(1, n.created, id)
+    end
+    c:close()
+  end)
+
+  it("reports an unreadable document and refused credentials through wait", function()
+    local c = client_for(sb)
+    -- A task that raises: the error reaches the caller of spawn or wait.
+    local b = c:batch(2)
+    assert.has_error(function() b:spawn(function() error("before any call") end) end)
+    b:spawn(function(client)
+      client:lookup(4, "784199000000001")
+      error("after a call")
+    end)
+    assert.has_error(function() b:wait(5) end)
+    assert.are.equal(0, b:running())
+    b:close()
+
+    local doc = cdp.file("/nonexistent/front.jpg", "image/jpeg")
+    local customer = setmetatable({ data = {}, parts = function() return { "{", doc, "}" } end }, {})
+    local results = run_all(c, 2, function(client) return client:onboard(customer) end, { 1 })
+    assert.are.equal("validation", results[1][2].kind)
+    assert.is_truthy(results[1][2].message:find("nonexistent", 1, true))
+
+    local lookups = sb:counters().calls[LOOKUP]
+    local bad = client_for(sb, { password = "wrong" })
+    results = run_all(bad, 2, lookup, { "784199000000001", "784199000000002" })
+    for i = 1, 2 do assert.are.equal("auth", results[i][2].kind) end
+    assert.are.equal(lookups, sb:counters().calls[LOOKUP])  -- nothing reached the API
+    c:close()
+    bad:close()
+  end)
+
+  it("refuses misuse", function()
+    local c = client_for(sb)
+    assert.has_error(function() c:batch(0) end)
+    assert.has_error(function() c:batch(65) end)
+    local b = c:batch(1)
+    local leaked
+    b:spawn(function(client) leaked = client; return client:lookup(4, "784199000000001") end)
+    assert.has_error(function() b:spawn(function() end) end, nil)
+    b:wait(5)
+    -- A task's client outside its task: refused rather than silently blocking.
+    assert.has_error(function() leaked:lookup(4, "784199000000001") end)
+    b:close()
+    assert.has_error(function() b:wait(1) end)
+    c:close()
+  end)
+end)

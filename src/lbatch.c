@@ -1,0 +1,391 @@
+/* core.batch(client, n) -> batch: up to n requests in flight at once through
+ * one libcurl multi handle, sharing the client's token and the multi's
+ * connection cache (kept-alive connections are reused across requests).
+ *
+ * batch:start(method, url [, parts [, send_once]]) -> id
+ *   Starts a request like client:request (same arguments); raises when all
+ *   n slots are busy. Nothing is reported here: every outcome, failures to
+ *   read a document or to get a token included, comes out of wait.
+ * batch:wait(seconds) -> { {id, response | false, failure | nil}, ... }
+ *   Runs the transfers until at least one ends or `seconds` pass; returns
+ *   the ended ones (possibly none), each shaped as client:request's results.
+ *   A 401 is retried once with a fresh token, as client:request does.
+ * batch:active() -> requests started and not yet returned by wait
+ * batch:close()  (also on __gc)
+ * core.monotonic() -> seconds on a clock that never jumps (for schedulers)
+ *
+ * Lua runs only between calls: no callback enters Lua during a transfer.
+ * Every slot owns what its request allocated until wait has returned it or
+ * the batch is closed, so a Lua error while pushing leaks nothing. */
+#include "lbatch.h"
+#include "lclient.h"
+#include "secret.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#define BATCH_MT "cdp.core.batch"
+#define BATCH_MAX 64
+
+typedef enum { SLOT_IDLE = 0, SLOT_RUNNING, SLOT_ENDED } slot_state;
+
+/* Why a request ended before any transfer. */
+typedef enum { EARLY_NONE = 0, EARLY_BODY, EARLY_TOKEN } early_failure;
+
+typedef struct {
+    slot_state state;
+    lua_Integer id;
+    cdp_http *http;
+    cdp_body *body;
+    int parts_ref; /* anchors the parts' strings while the body streams them */
+    char *url;
+    char method[8];
+    int send_once, retried;
+    long connects;
+    char *token;  /* the token the request carries: invalidated on its 401 */
+    char *bearer;
+    cdp_http_result res;
+    early_failure early;
+    cdp_token_error token_error;
+    char body_error[512];
+} slot;
+
+typedef struct {
+    CURLM *multi;
+    cdp_conn *conn;  /* the client's: alive while client_ref holds it */
+    int client_ref;
+    int n;
+    lua_Integer next_id;
+    slot slots[BATCH_MAX];
+} lbatch;
+
+static void slot_clear(lua_State *L, slot *s)
+{
+    cdp_body_free(s->body);
+    s->body = NULL;
+    if (s->parts_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, s->parts_ref);
+        s->parts_ref = LUA_NOREF;
+    }
+    free(s->url);
+    s->url = NULL;
+    cdp_secret_free(s->token);
+    s->token = NULL;
+    cdp_secret_free(s->bearer);
+    s->bearer = NULL;
+    cdp_http_result_clear(&s->res, 1);
+    s->early = EARLY_NONE;
+    s->retried = 0;
+    s->connects = 0;
+    s->state = SLOT_IDLE;
+}
+
+static void batch_close(lua_State *L, lbatch *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        slot *s = &b->slots[i];
+        if (s->state == SLOT_RUNNING && b->multi != NULL)
+            curl_multi_remove_handle(b->multi, cdp_http_easy(s->http));
+        slot_clear(L, s);
+        cdp_http_free(s->http);
+        s->http = NULL;
+    }
+    b->n = 0;
+    if (b->multi != NULL) {
+        curl_multi_cleanup(b->multi);
+        b->multi = NULL;
+    }
+    if (b->client_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, b->client_ref);
+        b->client_ref = LUA_NOREF;
+    }
+    b->conn = NULL;
+}
+
+static lbatch *check_batch(lua_State *L)
+{
+    lbatch *b = luaL_checkudata(L, 1, BATCH_MT);
+    if (b->multi == NULL)
+        luaL_argerror(L, 1, "batch is closed");
+    if (b->conn->http == NULL)
+        luaL_argerror(L, 1, "the batch's client is closed");
+    return b;
+}
+
+static int l_batch_new(lua_State *L)
+{
+    cdp_conn *conn = cdp_lclient_check(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 1 && n <= BATCH_MAX, 2, "between 1 and 64 requests in flight");
+
+    lbatch *b = lua_newuserdata(L, sizeof *b);
+    memset(b, 0, sizeof *b);
+    b->client_ref = LUA_NOREF;
+    for (int i = 0; i < BATCH_MAX; i++)
+        b->slots[i].parts_ref = LUA_NOREF;
+    luaL_getmetatable(L, BATCH_MT);
+    lua_setmetatable(L, -2);
+    /* From here __gc frees whatever was taken. */
+    lua_pushvalue(L, 1);
+    b->client_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    b->conn = conn;
+    b->multi = curl_multi_init();
+    if (b->multi == NULL)
+        return luaL_error(L, "core.batch: curl_multi_init failed");
+    curl_multi_setopt(b->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        slot *s = &b->slots[i];
+        s->http = cdp_http_dup(conn->http, err, sizeof err);
+        if (s->http == NULL)
+            return luaL_error(L, "core.batch: %s", err);
+        b->n = i + 1;
+        CURL *easy = cdp_http_easy(s->http);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, (void *)s);
+        /* Over HTTP/2, wait for the connection being set up and multiplex on it. */
+        curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+    }
+    return 1;
+}
+
+/* Get a token and start (or restart, after a 401) the slot's transfer.
+ * On failure the slot has ended with the reason recorded. */
+static void slot_launch(lbatch *b, slot *s)
+{
+    cdp_secret_free(s->token);
+    s->token = NULL;
+    if (cdp_token_get(b->conn->token, b->conn->http, (const char *const *)b->conn->headers,
+                      b->conn->nheaders, &s->token, &s->token_error) != 0) {
+        s->early = EARLY_TOKEN;
+        s->state = SLOT_ENDED;
+        return;
+    }
+    cdp_secret_free(s->bearer);
+    s->bearer = cdp_bearer_line(s->token);
+    const char *headers[CDP_REQUEST_HEADERS];
+    size_t nh = cdp_conn_request_headers(b->conn, s->body != NULL, headers);
+    headers[nh++] = s->bearer;
+    cdp_http_result_clear(&s->res, 1);
+    if (s->bearer == NULL ||
+        cdp_http_begin(s->http, s->method, s->url, headers, nh, s->body, s->send_once, &s->res) != 0) {
+        s->res.fail = CDP_HTTP_INTERNAL;
+        snprintf(s->res.message, sizeof s->res.message, "out of memory");
+        s->state = SLOT_ENDED;
+        return;
+    }
+    /* The header lines are copied by begin: the bearer line can go now. */
+    cdp_secret_free(s->bearer);
+    s->bearer = NULL;
+    CURLMcode mc = curl_multi_add_handle(b->multi, cdp_http_easy(s->http));
+    if (mc != CURLM_OK) {
+        cdp_http_finish(s->http, (long)CURLE_FAILED_INIT);
+        s->res.fail = CDP_HTTP_INTERNAL;
+        snprintf(s->res.message, sizeof s->res.message, "curl_multi_add_handle: %s",
+                 curl_multi_strerror(mc));
+        s->state = SLOT_ENDED;
+        return;
+    }
+    s->state = SLOT_RUNNING;
+}
+
+static int l_start(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    const char *method = luaL_checkstring(L, 2);
+    const char *url = luaL_checkstring(L, 3);
+    int has_body = !lua_isnoneornil(L, 4);
+    if (has_body)
+        luaL_checktype(L, 4, LUA_TTABLE);
+    int send_once = lua_toboolean(L, 5);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        luaL_argerror(L, 2, "GET or POST expected");
+    slot *s = NULL;
+    for (int i = 0; i < b->n && s == NULL; i++)
+        if (b->slots[i].state == SLOT_IDLE)
+            s = &b->slots[i];
+    if (s == NULL)
+        return luaL_error(L, "batch:start: all %d slots are busy (wait for one to end)", b->n);
+
+    slot_clear(L, s); /* what an earlier start left when it raised */
+    s->id = ++b->next_id;
+    s->send_once = send_once;
+    strcpy(s->method, method);
+    s->url = strdup(url);
+    if (s->url == NULL)
+        return luaL_error(L, "out of memory");
+    if (has_body) {
+        lua_pushvalue(L, 4);
+        s->parts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        /* May raise on malformed parts: the slot stays idle, cleared on reuse. */
+        if (cdp_lclient_build_body(L, &s->body, 4) != 0) {
+            snprintf(s->body_error, sizeof s->body_error, "%s", lua_tostring(L, -1));
+            s->early = EARLY_BODY;
+            s->state = SLOT_ENDED;
+            lua_pushinteger(L, s->id);
+            return 1;
+        }
+    }
+    slot_launch(b, s);
+    lua_pushinteger(L, s->id);
+    return 1;
+}
+
+static slot *slot_of(CURL *easy)
+{
+    char *p = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p);
+    return (slot *)(void *)p;
+}
+
+/* Collect the transfers libcurl has finished; a first 401 goes out again
+ * with a new token. Returns how many slots ended. */
+static int collect(lbatch *b)
+{
+    int ended = 0, left;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(b->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        slot *s = slot_of(easy);
+        curl_multi_remove_handle(b->multi, easy);
+        cdp_http_finish(s->http, (long)rc);
+        s->connects += s->res.connects;
+        s->state = SLOT_ENDED;
+        if (s->res.fail == CDP_HTTP_OK && s->res.status == 401 && !s->retried) {
+            /* Drop only the token that failed, then try once more. */
+            cdp_token_invalidate(b->conn->token, s->token);
+            s->retried = 1;
+            slot_launch(b, s);
+        }
+        if (s->state == SLOT_ENDED)
+            ended++;
+    }
+    return ended;
+}
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int count_state(const lbatch *b, slot_state state)
+{
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        n += b->slots[i].state == state;
+    return n;
+}
+
+static void push_ended(lua_State *L, lbatch *b)
+{
+    lua_createtable(L, count_state(b, SLOT_ENDED), 0);
+    int k = 0;
+    for (int i = 0; i < b->n; i++) {
+        slot *s = &b->slots[i];
+        if (s->state != SLOT_ENDED)
+            continue;
+        lua_createtable(L, 3, 0);
+        lua_pushinteger(L, s->id);
+        lua_rawseti(L, -2, 1);
+        int nres;
+        if (s->early == EARLY_BODY)
+            nres = cdp_lclient_push_failure(L, "validation", "body", s->body_error);
+        else if (s->early == EARLY_TOKEN)
+            nres = cdp_lclient_push_token_failure(L, &s->token_error);
+        else
+            nres = cdp_lclient_push_result(L, &s->res, s->connects, s->retried);
+        if (nres == 2) {
+            lua_rawseti(L, -3, 3);
+            lua_pop(L, 1);
+            lua_pushboolean(L, 0);
+        }
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, ++k);
+        slot_clear(L, s);
+    }
+}
+
+static int l_wait(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    double seconds = luaL_optnumber(L, 2, 0);
+    double deadline = monotonic_now() + (seconds > 0 ? seconds : 0);
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(b->multi, &running);
+        if (mc != CURLM_OK)
+            return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+        collect(b);
+        if (count_state(b, SLOT_ENDED) > 0 || count_state(b, SLOT_RUNNING) == 0)
+            break;
+        double left = deadline - monotonic_now();
+        if (left <= 0)
+            break;
+        int numfds = 0;
+        mc = curl_multi_poll(b->multi, NULL, 0, (int)(left * 1000) + 1, &numfds);
+        if (mc != CURLM_OK)
+            return luaL_error(L, "curl_multi_poll: %s", curl_multi_strerror(mc));
+    }
+    push_ended(L, b);
+    return 1;
+}
+
+static int l_active(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    lua_pushinteger(L, b->n - count_state(b, SLOT_IDLE));
+    return 1;
+}
+
+static int l_size(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    lua_pushinteger(L, b->n);
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    lbatch *b = luaL_checkudata(L, 1, BATCH_MT);
+    batch_close(L, b);
+    return 0;
+}
+
+static int l_monotonic(lua_State *L)
+{
+    lua_pushnumber(L, monotonic_now());
+    return 1;
+}
+
+static const luaL_Reg batch_methods[] = {
+    {"start", l_start},
+    {"wait", l_wait},
+    {"active", l_active},
+    {"size", l_size},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+void cdp_lbatch_register(lua_State *L)
+{
+    if (luaL_newmetatable(L, BATCH_MT)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, batch_methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_batch_new);
+    lua_setfield(L, -2, "batch");
+    lua_pushcfunction(L, l_monotonic);
+    lua_setfield(L, -2, "monotonic");
+}
