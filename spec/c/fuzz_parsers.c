@@ -4,8 +4,9 @@
  *   libFuzzer: clang -g -fsanitize=fuzzer,address,undefined -DCDP_LIBFUZZER \
  *     -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE spec/c/fuzz_parsers.c \
  *     src/jsonflat.c src/b64.c -o build/fuzz_parsers && build/fuzz_parsers
- * Without CDP_LIBFUZZER (make test-c) it runs fixed cases and 200,000
- * deterministic random inputs through the same checks. */
+ * Without CDP_LIBFUZZER (make test-c) it runs fixed cases, 200,000
+ * deterministic random inputs and the regression inputs of
+ * spec/fuzz/fuzz_parsers through the same checks (`make fuzz` runs it). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
+#include "fuzz_main.h"
+
 #ifndef CDP_LIBFUZZER
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        return fuzz_main(argc, argv, "fuzz_parsers", 0, 0);
     static const char *const cases[] = {
         "{\"access_token\":\"abc\",\"expires_in\":300}",
         "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid user credentials\"}",
@@ -91,7 +96,6 @@ int main(void)
         }
         LLVMFuzzerTestOneInput(buf, len);
     }
-    printf("fuzz_parsers: ok\n");
-    return 0;
+    return fuzz_main(argc, argv, "fuzz_parsers", 0, 0);
 }
 #endif
