@@ -1,0 +1,280 @@
+--- `make bench`: every benchmark, one table. Each row is a ratio against a
+-- baseline measured in the same run (these machines are noisy: rounds
+-- alternate between the two sides and the median or best counts).
+--
+--   make bench                                  (builds what it needs first)
+--   BENCH_ROWS=1,2 make bench                   only some rows
+--   BENCH_RECORDS=400 BENCH_ABIS=5.4 make bench
+--
+-- Run by lua5.4 from the checkout's top with LUA_PATH set by `make -s env`;
+-- the children run under each ABI (lua5.4, luajit) with their LUA_CPATH.
+-- One throwaway sandbox (HTTPS, 2 workers) serves rows 2 to 5; it is
+-- stopped at the end (and stops by itself if this process dies).
+package.path = "bench/?.lua;spec/?.lua;" .. package.path
+local sandbox = require "helpers.sandbox"
+local onboard_memory = require "onboard_memory"
+local batch = require "batch"
+
+local TOP = os.getenv("PWD") or "."
+local BUILD = os.getenv("BENCH_BUILD") or "build/bench"
+local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 200
+local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
+local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
+local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 3
+
+local ABIS = {}
+for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
+  ABIS[#ABIS + 1] = { name = name, lua = name == "luajit" and "luajit" or "lua5.4",
+                      label = name == "luajit" and "LuaJIT" or "Lua 5.4",
+                      cpath = TOP .. "/build/" .. name .. "/?.so;;" }
+end
+local ROWS = {}
+for r in (os.getenv("BENCH_ROWS") or "1,2,3,4,5"):gmatch("%d+") do ROWS[tonumber(r)] = true end
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function capture(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("*a")
+  local ok, _, code = p:close()
+  return out, ok == true, code
+end
+
+local function median(t)
+  local s = {}
+  for i, v in ipairs(t) do s[i] = v end
+  table.sort(s)
+  local n = #s
+  if n == 0 then return 0 / 0 end
+  if n % 2 == 1 then return s[(n + 1) / 2] end
+  return (s[n / 2] + s[n / 2 + 1]) / 2
+end
+
+local function min(t)
+  local m = math.huge
+  for _, v in ipairs(t) do if v < m then m = v end end
+  return m
+end
+
+local function progress(fmt, ...)
+  io.stderr:write("bench: ", fmt:format(...), "\n")
+end
+
+-- The table: rows of { name, measured, baseline, ratio, aim, verdict },
+-- by their number (the name's first digits), in the order they came.
+local by_number = {}
+local function row(name, measured, baseline, ratio, aim, verdict)
+  local n = tonumber(name:match("^%d+"))
+  by_number[n] = by_number[n] or {}
+  table.insert(by_number[n], { name, measured, baseline, ratio, aim, verdict or "" })
+end
+
+local function x(v)
+  if v ~= v then return "-" end
+  return ("%.2fx"):format(v)
+end
+
+-- 1 -------------------------------------------------------------------------
+local function bench_b64()
+  progress("1: base64 (%s/b64_bench)", BUILD)
+  local out, ok = capture(quote(BUILD .. "/b64_bench"))
+  if not ok then error("b64_bench failed: " .. out) end
+  local names = { [1024] = "1 KiB", [65536] = "64 KiB", [16777216] = "16 MiB" }
+  for size, core, ssl, tab in out:gmatch("b64 (%d+) ([%d.]+) ([%d.]+) ([%d.]+)") do
+    core, ssl, tab = tonumber(core), tonumber(ssl), tonumber(tab)
+    row(("1 base64 %s: core vs OpenSSL"):format(names[tonumber(size)]),
+      ("%.0f MB/s"):format(core), ("%.0f MB/s (table %.0f)"):format(ssl, tab), x(core / ssl), ">= 1.00x",
+      core >= ssl and "met" or "missed")
+  end
+  local score, sssl = out:match("b64s %d+ ([%d.]+) ([%d.]+)")
+  if score then
+    row("1 base64 16 MiB streamed (64 KiB updates)", ("%.0f MB/s"):format(tonumber(score)),
+      ("%.0f MB/s"):format(tonumber(sssl)), x(tonumber(score) / tonumber(sssl)), ">= 1.00x",
+      tonumber(score) >= tonumber(sssl) and "met" or "missed")
+  end
+end
+
+-- A sandbox and its settings file (0600: secrets reach children through it).
+local sb, tmp, envfile
+local ids = 784199600000000
+local function next_id()
+  ids = ids + 1
+  return tostring(ids)
+end
+
+local function lua_env(abi)
+  return ("LUA_CPATH=%s"):format(quote(abi.cpath))
+end
+
+-- 2 and 5 -------------------------------------------------------------------
+local function bench_lookup(abi, id_number)
+  progress("2/5: %d x %d lookups, SDK (%s) and raw libcurl in turns", ROUNDS, LOOKUPS, abi.label)
+  sb:reset()
+  local cmd = (". %s && BENCH_TOKEN=\"$BENCH_LIMIT_TOKEN\" BENCH_LIMIT=%s BENCH_ID=%s BENCH_N=%d BENCH_REPS=%d"
+    .. " %s exec %s bench/lookup.lua"):format(quote(envfile), quote(BUILD .. "/lookup_limit"), id_number,
+    LOOKUPS, ROUNDS, lua_env(abi), abi.lua)
+  local out, ok = capture("sh -c " .. quote(cmd))
+  if not ok then error("bench/lookup.lua (" .. abi.label .. ") failed: " .. out) end
+  local sdk, limit, ratios = {}, {}, {}
+  for kind, secs in out:gmatch("(%a+) %d+ ([%d.]+)") do
+    if kind == "sdk" then
+      sdk[#sdk + 1] = tonumber(secs)
+      ratios[#ratios + 1] = sdk[#sdk] / limit[#limit]
+    elseif kind == "limit" then
+      limit[#limit + 1] = tonumber(secs)
+    end
+  end
+  local calls = tonumber(out:match("calls (%d+)"))
+  local counters = sb:counters()
+  local granted = counters.tokens and counters.tokens.granted or {}
+  local grants = (granted.password or 0) + (granted.refresh_token or 0)
+  local served = counters.calls and counters.calls["/caas/api/v2/customer/validate"] or 0
+  local r = median(ratios)
+  row(("2 lookup per call, %s (median of %d rounds)"):format(abi.label, #ratios),
+    ("%.0f us (best %.0f)"):format(median(sdk) / LOOKUPS * 1e6, min(sdk) / LOOKUPS * 1e6),
+    ("%.0f us (best %.0f) libcurl"):format(median(limit) / LOOKUPS * 1e6, min(limit) / LOOKUPS * 1e6),
+    x(r), "<= 1.30x", r <= 1.3 and "met" or "missed")
+  local per10k = grants / calls * 10000
+  row(("5 token grants per 10,000 lookups, %s"):format(abi.label),
+    ("%d grants / %d calls"):format(grants, calls), ("%d lookups served"):format(served),
+    ("%.2f"):format(per10k), "1", per10k <= 1.0001 and "met" or "missed")
+end
+
+-- 3 -------------------------------------------------------------------------
+local function bench_memory(abi)
+  progress("3: onboarding peak RSS, 3 x 10 KiB and 3 x 20 MiB images, streamed and naive (%s)", abi.label)
+  local r = onboard_memory.measure(envfile, tmp .. "/memory", abi, next_id)
+  local mib = 1024 * 1024
+  local diff, naive = (r.large - r.small) / mib, (r.naive_large - r.naive_small) / mib
+  row(("3 onboarding peak RSS, 20 MiB - 10 KiB images, %s"):format(abi.label),
+    ("%+.1f MiB (%.1f -> %.1f)"):format(diff, r.small / mib, r.large / mib),
+    ("naive %+.0f MiB (%.0f -> %.0f)"):format(naive, r.naive_small / mib, r.naive_large / mib),
+    x(r.large / r.naive_large), "<= 8 MiB", diff <= 8 and "met" or "missed")
+end
+
+-- 4 -------------------------------------------------------------------------
+local function customers_created()
+  local c = sb:counters()
+  return c.customers and c.customers.created or 0
+end
+
+local function bench_batch(token)
+  local dir = tmp .. "/batch"
+  progress("4: %d records, images 3 x 64 KiB; pre-rendering the bodies", RECORDS)
+  batch.generate(dir, RECORDS)
+  local count = batch.prerender(dir)
+  assert(count == RECORDS, "pre-rendered " .. count .. " of " .. RECORDS)
+  local parallel_ok = {}
+  for _, abi in ipairs(ABIS) do parallel_ok[abi.name] = batch.has_parallel(abi) end
+  local times = { curl8 = {}, curl1 = {} }
+  for _, abi in ipairs(ABIS) do times[abi.name .. ":1"], times[abi.name .. ":8"] = {}, {} end
+  local function check(what, created)
+    if created ~= RECORDS then
+      error(("%s created %d customers of %d"):format(what, created, RECORDS))
+    end
+  end
+  for rep = 1, BATCH_REPS do
+    for _, p in ipairs({ 8, 1 }) do
+      sb:reset{ customers = true }
+      local t, ok, out = batch.curl(dir, sb, token, count, p)
+      if ok ~= count then error(("curl: %d of %d answered 200: %s"):format(ok, count, out:sub(1, 400))) end
+      check("curl", customers_created())
+      table.insert(times["curl" .. p], t)
+    end
+    for _, abi in ipairs(ABIS) do
+      for _, p in ipairs(parallel_ok[abi.name] and { 1, 8 } or { 1 }) do
+        sb:reset{ customers = true }
+        local journal = ("%s/journal-%s-%d-%d.jsonl"):format(dir, abi.name, p, rep)
+        local t, status, out = batch.submit(dir, envfile, abi, p, journal)
+        if status ~= 0 then
+          error(("submit --parallel %d (%s) exit %s: %s"):format(p, abi.label, tostring(status), out:sub(-600)))
+        end
+        check("submit", customers_created())
+        table.insert(times[abi.name .. ":" .. p], t)
+      end
+    end
+    progress("4: round %d of %d", rep, BATCH_REPS)
+  end
+  local curl8 = RECORDS / min(times.curl8)
+  local curl1 = RECORDS / min(times.curl1)
+  for _, abi in ipairs(ABIS) do
+    for _, p in ipairs({ 1, 8 }) do
+      local name = ("4 submit --parallel %d, %s (best of %d)"):format(p, abi.label, BATCH_REPS)
+      local t = times[abi.name .. ":" .. p]
+      if #t == 0 then
+        row(name, "pending", ("curl -Z 8: %.0f rec/s"):format(curl8), "pending", ">= 0.80x",
+          "pending: no --parallel")
+      else
+        local rate = RECORDS / min(t)
+        row(name, ("%.0f rec/s"):format(rate), ("curl -Z 8: %.0f rec/s (seq %.0f)"):format(curl8, curl1),
+          x(rate / curl8), ">= 0.80x", rate / curl8 >= 0.8 and "met" or "missed")
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------
+local function print_table()
+  local rows = {}
+  for n = 1, 9 do
+    for _, r in ipairs(by_number[n] or {}) do rows[#rows + 1] = r end
+  end
+  local head = { "row", "measured", "baseline", "ratio", "aim", "" }
+  local widths = {}
+  for i, h in ipairs(head) do widths[i] = #h end
+  for _, r in ipairs(rows) do
+    for i, v in ipairs(r) do widths[i] = math.max(widths[i], #v) end
+  end
+  local function line(r)
+    local cells = {}
+    for i, v in ipairs(r) do
+      cells[i] = (i == 4) and (" "):rep(widths[i] - #v) .. v or v .. (" "):rep(widths[i] - #v)
+    end
+    return (table.concat(cells, "  "):gsub("%s+$", ""))
+  end
+  print(line(head))
+  local rule = {}
+  for i = 1, #head do rule[i] = ("-"):rep(widths[i]) end
+  print(line(rule))
+  for _, r in ipairs(rows) do print(line(r)) end
+end
+
+local ok, err = pcall(function()
+  if ROWS[1] then bench_b64() end
+  if not (ROWS[2] or ROWS[3] or ROWS[4] or ROWS[5]) then return end
+  tmp = io.popen("mktemp -d /tmp/cdp-bench.XXXXXX"):read("*l")
+  progress("starting a sandbox (HTTPS, 2 workers)")
+  sb = sandbox.start{ workers = 2, max_body_mb = 128, lifetime = 1200 }
+  envfile = onboard_memory.env_file(tmp .. "/env.sh", sb.env)
+  local token = sb:token().access_token
+  do  -- the limit's token goes through the same file
+    local f = assert(io.open(envfile, "a"))
+    f:write("export BENCH_LIMIT_TOKEN=", quote(token), "\n")
+    f:close()
+  end
+  if ROWS[2] or ROWS[5] then
+    local id_number = next_id()
+    local res = sb:request{ method = "POST", path = "/caas-lcm/api/v1/CAAS/onBoarding/customer", token = token,
+                            json = sandbox.example_payload(id_number) }
+    assert(res.status == 200, "onboarding the looked-up customer: " .. res.status)
+    for _, abi in ipairs(ABIS) do bench_lookup(abi, id_number) end
+  end
+  if ROWS[3] then
+    onboard_memory.images(tmp .. "/memory")
+    for _, abi in ipairs(ABIS) do bench_memory(abi) end
+  end
+  if ROWS[4] then bench_batch(token) end
+end)
+if sb then sb:stop() end
+if tmp then os.execute("rm -rf " .. quote(tmp)) end
+print_table()
+if not ok then
+  io.stderr:write("bench: ", tostring(err), "\n")
+  os.exit(1)
+end
+print(("rows: 1 throughput vs OpenSSL EVP_EncodeBlock; 2 time per lookup vs raw libcurl, one kept-alive "
+  .. "connection, sandbox over HTTPS; 3 peak RSS difference, ratio = streamed / naive peak; 4 records/s vs "
+  .. "curl --parallel-max 8 posting the pre-rendered bodies; 5 password + refresh grants. %s"):format(
+  os.date("!%Y-%m-%d %H:%M UTC")))
