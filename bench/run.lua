@@ -17,7 +17,7 @@ local batch = require "batch"
 
 local TOP = os.getenv("PWD") or "."
 local BUILD = os.getenv("BENCH_BUILD") or "build/bench"
-local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 200
+local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 400
 local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
 local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 3
@@ -138,7 +138,7 @@ local function bench_lookup(abi, id_number)
     x(r), "<= 1.30x", r <= 1.3 and "met" or "missed")
   local per10k = grants / calls * 10000
   row(("5 token grants per 10,000 lookups, %s"):format(abi.label),
-    ("%d grants / %d calls"):format(grants, calls), ("%d lookups served"):format(served),
+    ("%d grant%s / %d calls"):format(grants, grants == 1 and "" or "s", calls), ("%d lookups served"):format(served),
     ("%.2f"):format(per10k), "1", per10k <= 1.0001 and "met" or "missed")
 end
 
