@@ -93,6 +93,41 @@ describe("sandbox faults", function()
     assert.equal("success", lookup("784199400000004").json.status)
   end)
 
+  it("resets the connection mid-body: Content-Length announced, half sent, then a TCP reset", function()
+    sb:fault{ path = LOOKUP, kind = "reset_body" }
+    local res = lookup()
+    assert.equal(200, res.status)
+    assert.equal(56, res.curl_exit)      -- recv failure: connection reset by peer (not 18's clean close)
+    assert.is_nil(res.json)
+    assert.truthy(#res.body > 0)
+    assert.truthy(tonumber(res.headers["content-length"]) > #res.body)
+
+    sb:fault{ path = ONBOARD, kind = "reset_body", when = "after" }
+    res = sb:request{ method = "POST", path = ONBOARD, token = token, json = payload("784199400000006") }
+    assert.equal(56, res.curl_exit)
+    assert.truthy(res.body:find('"status"', 1, true) or res.body:find('"data"', 1, true))
+    assert.equal(1, sb:counters().customers.by_id["4:784199400000006"].created)
+    assert.equal("success", lookup("784199400000006").json.status)
+    assert.equal(200, lookup().status)   -- the next call is served normally
+  end)
+
+  it("answers a valid JSON body padded with whitespace to the given size", function()
+    sb:fault{ path = LOOKUP, kind = "big_body", when = "after", size = 100000 }
+    local res = lookup()
+    assert.equal(200, res.status)
+    assert.equal(0, res.curl_exit)
+    assert.equal(100000, #res.body)
+    assert.equal("100000", res.headers["content-length"])
+    assert.equal(45001, res.json.errorCode)   -- still the real answer
+    -- the default size is 2 MiB, twice the SDK's default cap
+    sb:fault{ path = LOOKUP, kind = "big_body", when = "after" }
+    res = lookup()
+    assert.equal(2 * 1024 * 1024, #res.body)
+    assert.equal(45001, res.json.errorCode)
+    local _, refused = sb:admin("POST", "faults", { path = LOOKUP, kind = "big_body", size = 0 })
+    assert.equal(400, refused.status)
+  end)
+
   it("answers a complete response whose JSON is invalid", function()
     sb:fault{ path = LOOKUP, kind = "invalid_json" }
     local res = lookup()

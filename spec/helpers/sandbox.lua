@@ -15,10 +15,17 @@
 --   sb:reset()    -- zero counters and disarm faults; sb:reset{ customers = true, tokens = true }
 --                 -- also forgets customers / tokens
 --   sb:fault{ path = "/caas-lcm/api/v1/CAAS/onBoarding/customer",
---             kind = "reset"|"delay"|"502"|"truncate"|"invalid_json", count = 1, delay = 2,
+--             kind = "reset"|"delay"|"502"|"truncate"|"invalid_json"|"reset_body"|"big_body",
+--             count = 1, delay = 2, size = 2097152,
 --             when = "before"|"after", skip = 0 }  -- skip: let that many calls pass first;
 --                                          -- path "*" = any API call; the get-by-ECRN
 --                                          -- route is "/caas/api/v2/customer/{ecrn}"
+--   -- kinds: reset = close without a response (curl 52); truncate = Content-Length
+--   -- announced, half the body, clean close (curl 18); reset_body = the same cut by
+--   -- a TCP reset (curl 56); invalid_json = a complete 200 whose body is not JSON;
+--   -- 502 = nginx's HTML page; delay = answer `delay` seconds late; big_body = the
+--   -- answer padded with whitespace to `size` bytes (valid JSON; default 2 MiB,
+--   -- twice the SDK's default max_response_bytes)
 --   sb:expire_tokens(which)  -- "access" | "refresh" | "all"
 --   sb:revoke_tokens(which)
 --   sb:customer(ecrn)        -- the stored customer (nil if none), with

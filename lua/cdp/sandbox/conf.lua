@@ -58,6 +58,12 @@ $ssl_lines$error_pages
     location ^~ /__sandbox/ {
       content_by_lua_block { require("cdp.sandbox.app.admin").handle() }
     }
+    # A reset_body fault ends here: 444 closes with a TCP reset (SO_LINGER 0).
+    location = /__cdp_fault/reset_body {
+      internal;
+      reset_timedout_connection on;
+      content_by_lua_block { require("cdp.sandbox.app.faults").reset_body() }
+    }
     location ^~ /__cdp_error/ {
       internal;
       content_by_lua_block { require("cdp.sandbox.app").error_page() }
