@@ -97,7 +97,7 @@ local function bench_b64()
 end
 
 -- A sandbox and its settings file (0600: secrets reach children through it).
-local sb, tmp, envfile
+local sb, tmp, envfile, stop_fixed
 local ids = 784199600000000
 local function next_id()
   ids = ids + 1
@@ -109,11 +109,12 @@ local function lua_env(abi)
 end
 
 -- 2 and 5 -------------------------------------------------------------------
-local function bench_lookup(abi, id_number)
-  progress("2/5: %d x %d lookups, SDK (%s) and raw libcurl in turns", ROUNDS, LOOKUPS, abi.label)
-  sb:reset()
-  local cmd = (". %s && BENCH_TOKEN=\"$BENCH_LIMIT_TOKEN\" BENCH_LIMIT=%s BENCH_ID=%s BENCH_N=%d BENCH_REPS=%d"
-    .. " %s exec %s bench/lookup.lua"):format(quote(envfile), quote(BUILD .. "/lookup_limit"), id_number,
+-- Rounds of SDK lookups and raw libcurl ones (bench/lookup.lua) against
+-- `base_url` (nil: the sandbox). The per-round ratios, the times and the output.
+local function lookup_rounds(abi, id_number, base_url)
+  local cmd = (". %s && %s BENCH_TOKEN=\"$BENCH_LIMIT_TOKEN\" BENCH_LIMIT=%s BENCH_ID=%s BENCH_N=%d"
+    .. " BENCH_REPS=%d %s exec %s bench/lookup.lua"):format(quote(envfile),
+    base_url and "CDP_BASE_URL=" .. quote(base_url) or "", quote(BUILD .. "/lookup_limit"), id_number,
     LOOKUPS, ROUNDS, lua_env(abi), abi.lua)
   local out, ok = capture("sh -c " .. quote(cmd))
   if not ok then error("bench/lookup.lua (" .. abi.label .. ") failed: " .. out) end
@@ -126,20 +127,80 @@ local function bench_lookup(abi, id_number)
       limit[#limit + 1] = tonumber(secs)
     end
   end
+  return ratios, sdk, limit, out
+end
+
+local function lookup_row(name, ratios, sdk, limit)
+  local r = median(ratios)
+  row(("%s (median of %d rounds)"):format(name, #ratios),
+    ("%.0f us (best %.0f)"):format(median(sdk) / LOOKUPS * 1e6, min(sdk) / LOOKUPS * 1e6),
+    ("%.0f us (best %.0f) libcurl"):format(median(limit) / LOOKUPS * 1e6, min(limit) / LOOKUPS * 1e6),
+    x(r), "<= 1.30x", r <= 1.3 and "met" or "missed")
+end
+
+local function bench_lookup(abi, id_number)
+  progress("2/5: %d x %d lookups, SDK (%s) and raw libcurl in turns", ROUNDS, LOOKUPS, abi.label)
+  sb:reset()
+  local ratios, sdk, limit, out = lookup_rounds(abi, id_number)
   local calls = tonumber(out:match("calls (%d+)"))
   local counters = sb:counters()
   local granted = counters.tokens and counters.tokens.granted or {}
   local grants = (granted.password or 0) + (granted.refresh_token or 0)
   local served = counters.calls and counters.calls["/caas/api/v2/customer/validate"] or 0
-  local r = median(ratios)
-  row(("2 lookup per call, %s (median of %d rounds)"):format(abi.label, #ratios),
-    ("%.0f us (best %.0f)"):format(median(sdk) / LOOKUPS * 1e6, min(sdk) / LOOKUPS * 1e6),
-    ("%.0f us (best %.0f) libcurl"):format(median(limit) / LOOKUPS * 1e6, min(limit) / LOOKUPS * 1e6),
-    x(r), "<= 1.30x", r <= 1.3 and "met" or "missed")
+  lookup_row(("2 lookup per call, %s, sandbox"):format(abi.label), ratios, sdk, limit)
   local per10k = grants / calls * 10000
   row(("5 token grants per 10,000 lookups, %s"):format(abi.label),
     ("%d grant%s / %d calls"):format(grants, grants == 1 and "" or "s", calls), ("%d lookups served"):format(served),
     ("%.2f"):format(per10k), "1", per10k <= 1.0001 and "met" or "missed")
+end
+
+-- A plain nginx (no Lua) on 127.0.0.1 with the sandbox's certificate that
+-- answers the token and lookup calls with fixed bodies: the server's own
+-- cost nearly gone, what is left is the client's. Returns its base URL and a
+-- function that stops it (by its PID).
+local function start_fixed(lookup_answer)
+  local dir = tmp .. "/fixed"
+  os.execute("mkdir -p " .. quote(dir .. "/logs"))
+  local token_answer = '{"access_token":"fixed-token","expires_in":300,"refresh_expires_in":1800,'
+    .. '"refresh_token":"fixed-refresh","token_type":"Bearer"}'
+  local user = capture("id -u"):match("^0%s") and "user root;" or ""
+  for _ = 1, 8 do
+    local port = math.random(20000, 32000)
+    local conf = table.concat({
+      user, "worker_processes 1;", "daemon on;", ('pid "%s/nginx.pid";'):format(dir),
+      ('error_log "%s/logs/error.log" warn;'):format(dir), "events { worker_connections 64; }",
+      "http {", "  access_log off;", "  keepalive_requests 1000000;", "  keepalive_timeout 75s;",
+      ('  client_body_temp_path "%s/body";'):format(dir),
+      ("  server {"), ("    listen 127.0.0.1:%d ssl;"):format(port),
+      ('    ssl_certificate "%s/server.pem";'):format(sb.dir),
+      ('    ssl_certificate_key "%s/server.key";'):format(sb.dir),
+      "    ssl_protocols TLSv1.2 TLSv1.3;", "    default_type application/json;",
+      ("    location = /auth/realms/cdp/protocol/openid-connect/token { return 200 '%s'; }"):format(token_answer),
+      ("    location = /caas/api/v2/customer/validate { return 200 '%s'; }"):format(lookup_answer),
+      "    location / { return 404 '{}'; }", "  }", "}", "" }, "\n")
+    local f = assert(io.open(dir .. "/nginx.conf", "w"))
+    f:write(conf)
+    f:close()
+    local _, ok = capture(("nginx -p %s -c %s -e %s"):format(quote(dir .. "/"), quote(dir .. "/nginx.conf"),
+      quote(dir .. "/logs/error.log")))
+    if ok then
+      local pid = io.open(dir .. "/nginx.pid"):read("*l")
+      return "https://127.0.0.1:" .. port, function()
+        os.execute("kill -QUIT " .. tonumber(pid))
+        for _ = 1, 50 do
+          if not os.execute("kill -0 " .. tonumber(pid) .. " 2>/dev/null") then break end
+          os.execute("sleep 0.1")
+        end
+      end
+    end
+  end
+  error("the fixed-answer nginx did not start: see " .. dir .. "/logs/error.log")
+end
+
+local function bench_lookup_fixed(abi, id_number, base_url)
+  progress("2: %d x %d lookups, SDK (%s) and raw libcurl in turns, fixed-answer nginx", ROUNDS, LOOKUPS, abi.label)
+  local ratios, sdk, limit = lookup_rounds(abi, id_number, base_url)
+  lookup_row(("2 lookup per call, %s, fixed-answer nginx"):format(abi.label), ratios, sdk, limit)
 end
 
 -- 3 -------------------------------------------------------------------------
@@ -260,6 +321,17 @@ local ok, err = pcall(function()
                             json = sandbox.example_payload(id_number) }
     assert(res.status == 200, "onboarding the looked-up customer: " .. res.status)
     for _, abi in ipairs(ABIS) do bench_lookup(abi, id_number) end
+    if ROWS[2] then
+      -- The sandbox's own answer to this lookup, served as it is by a plain nginx.
+      local answer = sb:request{ method = "POST", path = "/caas/api/v2/customer/validate", token = token,
+        json = { idType = "4", idNumber = id_number } }.body:gsub("\\/", "/")
+      assert(not answer:find("['\\]"), "the lookup answer needs quoting: " .. answer)
+      local base_url
+      base_url, stop_fixed = start_fixed(answer)
+      for _, abi in ipairs(ABIS) do bench_lookup_fixed(abi, id_number, base_url) end
+      stop_fixed()
+      stop_fixed = nil
+    end
   end
   if ROWS[3] then
     onboard_memory.images(tmp .. "/memory")
@@ -267,6 +339,7 @@ local ok, err = pcall(function()
   end
   if ROWS[4] then bench_batch(token) end
 end)
+if stop_fixed then stop_fixed() end
 if sb then sb:stop() end
 if tmp then os.execute("rm -rf " .. quote(tmp)) end
 print_table()
