@@ -43,18 +43,24 @@ $(patsubst spec/c/%.c,$(C_TEST_DIR)/%,$(wildcard spec/c/fuzz_*.c)): spec/c/fuzz_
 
 # --- the busted suite under ASan + UBSan -----------------------------------
 # The module is built with the sanitizers into build/asan-<abi>/cdp/core.so;
-# the interpreters are not, so libasan (gcc's, matching $(CC)) is preloaded.
-# A wrapper (build/asan-<abi>/bin/<lua>) sets the preload and the options and
-# is the spec's CDP_LUA too, so that CLI children started with `env -i` get
-# them. Children inherit LD_PRELOAD (nginx, curl, openssl, sh ...): leak
-# detection is on only in the interpreters (ASAN_OPTIONS include_if_exists
-# build/asan-<abi>/opts/<exe name>), and reports of every process go to
-# build/asan-<abi>/log/, which must stay empty. Known leaks of the
-# interpreters and libraries: spec/asan/lsan.supp.
+# the interpreters are not, so libasan and libubsan (gcc's, matching $(CC))
+# are preloaded by a wrapper, build/asan-<abi>/bin/<lua>, which is also the
+# specs' CDP_LUA (CLI children started with `env -i` get it too). The wrapper
+# preloads spec/asan/unpreload.c last, which takes LD_PRELOAD out of the
+# environment again: nginx, curl, openssl and sh started by the specs run
+# without the runtime (curl deadlocks under it). Reports of every process go
+# to build/asan-<abi>/log/, which must stay empty; leak detection is on
+# (known leaks of the interpreters and libraries: spec/asan/lsan.supp).
+# The CLI launcher prefers the checkout's build/<abi>/ module, so CLI
+# children run the normal build (with the runtime preloaded).
 ASAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_OPT := -O1 -g
 ASAN_RT := $(shell $(CC) -print-file-name=libasan.so)
 UBSAN_RT := $(shell $(CC) -print-file-name=libubsan.so)
+
+build/asan-unpreload.so: spec/asan/unpreload.c mk/hardening.mk
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fPIC -shared $(CPPFLAGS_ALL) -o $@ $<
 
 define asan_rules
 build/asan-$(1)/obj/%.o: src/%.c $$(HDRS) Makefile mk/hardening.mk
@@ -66,25 +72,27 @@ build/asan-$(1)/cdp/core.so: $$(patsubst src/%.c,build/asan-$(1)/obj/%.o,$$(SRCS
 	$$(CC) $$(ASAN_CFLAGS) -shared -o $$@ $$^ $$(LIBS)
 
 build/asan-$(1)/bin/$(2): mk/hardening.mk
-	@mkdir -p $$(@D) build/asan-$(1)/opts
-	@printf 'detect_leaks=1\n' > build/asan-$(1)/opts/$(2)
+	@mkdir -p $$(@D)
 	@{ echo '#!/bin/sh'; \
-	  echo '# $(2) with the ASan runtime preloaded (made by mk/hardening.mk)'; \
-	  echo 'LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)"'; \
-	  echo 'ASAN_OPTIONS="detect_leaks=0:include_if_exists=$(TOP)/build/asan-$(1)/opts/%b:log_path=$(TOP)/build/asan-$(1)/log/asan:log_exe_name=1"'; \
+	  echo '# $(2) with the sanitizer runtime preloaded (made by mk/hardening.mk)'; \
+	  echo 'LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT) $(TOP)/build/asan-unpreload.so"'; \
+	  echo 'ASAN_OPTIONS="detect_leaks=1:log_path=$(TOP)/build/asan-$(1)/log/asan:log_exe_name=1"'; \
 	  echo 'LSAN_OPTIONS="suppressions=$(TOP)/spec/asan/lsan.supp:print_suppressions=0"'; \
 	  echo 'UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(TOP)/build/asan-$(1)/log/ubsan:log_exe_name=1"'; \
 	  echo 'export LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS'; \
 	  echo 'exec /usr/bin/$(2) "$$$$@"'; } > $$@
 	@chmod +x $$@
 
-test-asan-$(1): build/asan-$(1)/cdp/core.so build/asan-$(1)/bin/$(2) build
+test-asan-$(1): build/asan-$(1)/cdp/core.so build/asan-$(1)/bin/$(2) build/asan-unpreload.so build
 	@rm -rf build/asan-$(1)/log && mkdir -p build/asan-$(1)/log
-	$$(call BUSTED_RUN,asan-$(1),$(TOP)/build/asan-$(1)/bin/$(2))
-	@if [ -n "$$$$(ls -A build/asan-$(1)/log)" ]; then \
+	@start=$$$$(date +%s); rc=0; \
+	$$(call BUSTED_RUN,asan-$(1),$(TOP)/build/asan-$(1)/bin/$(2)) || rc=$$$$?; \
+	if [ -n "$$$$(ls -A build/asan-$(1)/log)" ]; then \
 	  for f in build/asan-$(1)/log/*; do echo "== $$$$f"; cat "$$$$f"; done; \
 	  echo "test-asan-$(1): sanitizer reports above (build/asan-$(1)/log)"; exit 1; \
-	else echo "test-asan-$(1): 0 sanitizer reports"; fi
+	fi; \
+	echo "test-asan-$(1): 0 sanitizer reports, busted exit $$$$rc, $$$$(( $$$$(date +%s) - start )) s"; \
+	exit $$$$rc
 endef
 $(eval $(call asan_rules,5.4,lua5.4))
 $(eval $(call asan_rules,luajit,luajit))
@@ -97,7 +105,8 @@ test-asan: test-asan-5.4 test-asan-luajit
 # valgrind would call definite leaks: spec/valgrind.supp.
 VALGRIND := valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --error-exitcode=99 --num-callers=30 \
-	--suppressions=$(TOP)/spec/valgrind.supp --log-file=$(TOP)/build/valgrind/busted.%p.log
+	--child-silent-after-fork=yes \
+	--suppressions=$(TOP)/spec/valgrind.supp --log-file=$(TOP)/build/valgrind/busted.log
 test-valgrind: build
 	@rm -rf build/valgrind && mkdir -p build/valgrind
 	@start=$$(date +%s); rc=0; \
@@ -105,15 +114,15 @@ test-valgrind: build
 	  LUA_CPATH="$(TOP)/build/5.4/?.so;;" CDP_LUA=lua5.4 PATH="$(TOP)/bin:$$PATH" \
 	  $(VALGRIND) lua5.4 /usr/bin/busted --helper=spec/helpers/init.lua $(BUSTED_ARGS) \
 	  $(if $(SPEC),$(SPEC),--exclude-pattern=openresty_ spec) || rc=$$?; \
-	log=$$(ls build/valgrind/busted.*.log | head -n 1); \
-	grep -E 'ERROR SUMMARY|definitely lost' $$log; \
+	log=build/valgrind/busted.log; \
+	grep -E 'ERROR SUMMARY|definitely lost|All heap blocks were freed' $$log; \
 	echo "test-valgrind: $$(( $$(date +%s) - start )) s, busted exit $$rc (log: $$log)"; \
 	if [ $$rc -ne 0 ]; then cat $$log | tail -n 80; exit 1; fi
 
 # --- cppcheck ----------------------------------------------------------------
 # Findings fail; each one kept is suppressed inline with its reason.
 CPPCHECK := cppcheck --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
-	--std=c99 -q -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I src $(LUA_INC_5.4)
+	--std=c99 -q -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I src
 cppcheck:
 	$(CPPCHECK) src spec/c
 	@echo "cppcheck: clean"
