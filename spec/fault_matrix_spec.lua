@@ -12,6 +12,7 @@ local errors = require "cdp.errors"
 
 local LOOKUP = "/caas/api/v2/customer/validate"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
+local TOKEN = "/auth/realms/cdp/protocol/openid-connect/token"
 local IMAGES = "examples/images/"
 
 local RETRIES = 2     -- every client's retries: a retryable lookup fault is met 1 + RETRIES times
@@ -33,6 +34,24 @@ local function sandbox_fault(kind, extra)
                    when = processed and "after" or "before" }
     for k, v in pairs(extra or {}) do spec[k] = v end
     ctx.sb:fault(spec)
+  end
+end
+
+-- The same at the token endpoint, for a client that has no token yet (a
+-- scope of its own: a token cache entry of its own, freed with the client).
+-- Every grant meets the fault; the call's own request is never sent.
+local function token_fault(kind, extra)
+  return function(ctx)
+    local spec = { path = TOKEN, kind = kind, count = 99 }
+    for k, v in pairs(extra or {}) do spec[k] = v end
+    ctx.sb:fault(spec)
+  end
+end
+local function own_scope(extra)
+  return function(ctx)
+    local opts = { scope = "openid " .. ctx.sb.env.CDP_SCOPE }
+    for k, v in pairs(extra or {}) do opts[k] = v end
+    return opts
   end
 end
 
@@ -112,6 +131,15 @@ local MATRIX = {
       assert.are.equal(1, n(cn.tokens.granted.password))        -- ... then one password grant
       assert.are.equal(2, cn.calls[route])
     end },
+  { fault = "reset at the token endpoint", arm = token_fault("reset"), client = own_scope(), at = TOKEN,
+    lookup = { "transport", true }, onboard = { "transport", "not_sent" } },
+  { fault = "stall past the timeout at the token endpoint", arm = token_fault("delay", { delay = STALL }),
+    client = own_scope{ timeout = TIMEOUT }, at = TOKEN,
+    lookup = { "timeout", true }, onboard = { "timeout", "not_sent" } },
+  { fault = "502 with an HTML body at the token endpoint", arm = token_fault("502"), client = own_scope(),
+    at = TOKEN, lookup = { "server", true }, onboard = { "server", "not_sent" } },
+  { fault = "invalid JSON at the token endpoint", arm = token_fault("invalid_json"), client = own_scope(),
+    at = TOKEN, lookup = { "protocol", false }, onboard = { "protocol", "not_sent" } },
   { fault = "wrong password",
     client = function() return { password = "not-the-password" } end,
     lookup = { "auth", false }, onboard = { "auth", "not_sent" },
@@ -267,10 +295,14 @@ describe("fault matrix", function()
         else
           assert.is_nil(data)
           check_error(row, err, want[1])
-          assert.are.equal(want[2], err.retryable)
-          if row.arm then
+          assert.are.equal(want[2], err.retryable, "retryable: " .. tostring(err))
+          if row.at == TOKEN then
+            -- Token grants retried exactly as often as allowed, or not at all.
+            assert.are.equal(want[2] and RETRIES + 1 or 1, n(cn.calls[TOKEN]), "token grants asked")
+            assert.are.equal(0, n(cn.calls[LOOKUP]))
+          elseif row.arm then
             -- Retried exactly as often as allowed, or not at all.
-            assert.are.equal(want[2] and RETRIES + 1 or 1, n(cn.calls[LOOKUP]))
+            assert.are.equal(want[2] and RETRIES + 1 or 1, n(cn.calls[LOOKUP]), "lookups sent")
           else
             assert.are.equal(0, n(cn.calls[LOOKUP]))   -- never reached the API
           end
@@ -325,6 +357,8 @@ describe("fault matrix", function()
               if outcome == "not_sent" then
                 assert.are.equal(0, n(cn.calls[ONBOARD]))
                 assert.is_not_true(info.outcome_unknown)
+                -- As for a lookup: nothing was sent.
+                assert.are.equal(row.lookup[2], info.retryable, "retryable: " .. tostring(info))
               elseif outcome == "resend_safe" then
                 assert.are.equal(1, cn.calls[ONBOARD])
                 assert.is_true(info.reconciled)
