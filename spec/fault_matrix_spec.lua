@@ -171,24 +171,31 @@ local function start_mismatch_server(dir)
   }) do
     assert(fs.run(cmd .. " >/dev/null 2>&1"), cmd)
   end
+  -- Something accepts connections on the port (curl's 7: could not connect).
+  local function taken(port)
+    return fs.run(("curl -s -o /dev/null --max-time 1 http://127.0.0.1:%d/; test $? -ne 7"):format(port))
+  end
   math.randomseed(os.time() + (fs.self_pid() or 0))
   for _ = 1, 10 do
-    local port = math.random(33000, 39000)
-    local pid = tonumber(fs.capture(("timeout 300 openssl s_server -quiet -www -accept 127.0.0.1:%d"
-      .. " -cert %s -key %s >/dev/null 2>&1 & echo $!")
-      :format(port, q(dir .. "/server.pem"), q(dir .. "/server.key"))))
-    for _ = 1, 50 do
-      if fs.run(("curl -sk -o /dev/null --max-time 1 https://127.0.0.1:%d/"):format(port)) then
-        -- By its own name the certificate verifies: only the name is wrong.
-        assert(fs.run(("curl -s -o /dev/null --max-time 2 --cacert %s --resolve cdp.elsewhere.example:%d:127.0.0.1"
-          .. " https://cdp.elsewhere.example:%d/"):format(q(dir .. "/ca.pem"), port, port)),
-          "the mismatch server's certificate does not verify by its own name")
-        return pid, ("https://127.0.0.1:%d"):format(port)
+    local port = math.random(20000, 32000)   -- below the ephemeral ports, as the sandbox helper
+    if not taken(port) then
+      local pid = tonumber(fs.capture(("timeout 300 openssl s_server -quiet -www -accept 127.0.0.1:%d"
+        .. " -cert %s -key %s >/dev/null 2>&1 & echo $!")
+        :format(port, q(dir .. "/server.pem"), q(dir .. "/server.key"))))
+      for _ = 1, 50 do
+        if not fs.alive(pid) then break end   -- it could not listen: try another port
+        if taken(port) then
+          -- By its own name the certificate verifies: only the name is wrong.
+          assert(fs.run(("curl -s -o /dev/null --max-time 2 --cacert %s"
+            .. " --resolve cdp.elsewhere.example:%d:127.0.0.1 https://cdp.elsewhere.example:%d/")
+            :format(q(dir .. "/ca.pem"), port, port)),
+            "the mismatch server's certificate does not verify by its own name")
+          return pid, ("https://127.0.0.1:%d"):format(port)
+        end
+        fs.sleep(0.1)
       end
-      if not fs.alive(pid) then break end   -- the port was taken: try another
-      fs.sleep(0.1)
+      if fs.alive(pid) then fs.run("kill " .. pid) end
     end
-    if fs.alive(pid) then fs.run("kill " .. pid) end
   end
   error("openssl s_server did not start")
 end
