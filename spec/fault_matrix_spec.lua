@@ -16,8 +16,11 @@ local TOKEN = "/auth/realms/cdp/protocol/openid-connect/token"
 local IMAGES = "examples/images/"
 
 local RETRIES = 2     -- every client's retries: a retryable lookup fault is met 1 + RETRIES times
-local TIMEOUT = 0.5   -- the stall rows' client timeout (seconds) ...
+local TIMEOUT = 1     -- the stall rows' client timeout (seconds; room for valgrind) ...
 local STALL = 2       -- ... and how long the sandbox stalls
+-- A stall row's case waits this long at its end, so that its stalled calls
+-- (which go on inside the sandbox) end before the next case reads counters.
+local SETTLE = STALL - TIMEOUT + 0.3
 
 local function n(v) return v or 0 end
 
@@ -89,7 +92,7 @@ local MATRIX = {
     lookup = { "transport", true }, onboard = { "transport", "resend_safe" },
     processed = { "transport", "reconciled" } },
   { fault = "stall past the timeout", arm = sandbox_fault("delay", { delay = STALL }),
-    client = function() return { timeout = TIMEOUT } end,
+    client = function() return { timeout = TIMEOUT } end, settle = SETTLE,
     lookup = { "timeout", true }, onboard = { "timeout", "unknown" },
     processed = { "timeout", "reconciled" } },
   { fault = "502 with an HTML body", arm = sandbox_fault("502"),
@@ -134,7 +137,7 @@ local MATRIX = {
   { fault = "reset at the token endpoint", arm = token_fault("reset"), client = own_scope(), at = TOKEN,
     lookup = { "transport", true }, onboard = { "transport", "not_sent" } },
   { fault = "stall past the timeout at the token endpoint", arm = token_fault("delay", { delay = STALL }),
-    client = own_scope{ timeout = TIMEOUT }, at = TOKEN,
+    client = own_scope{ timeout = TIMEOUT }, at = TOKEN, settle = SETTLE,
     lookup = { "timeout", true }, onboard = { "timeout", "not_sent" } },
   { fault = "502 with an HTML body at the token endpoint", arm = token_fault("502"), client = own_scope(),
     at = TOKEN, lookup = { "server", true }, onboard = { "server", "not_sent" } },
@@ -290,6 +293,7 @@ describe("fault matrix", function()
       local want = row.lookup
       it(want == "ok" and "lookup: recovers and finds the customer"
          or ("lookup: kind %s, retryable %s"):format(want[1], tostring(want[2])), function()
+        if row.settle then finally(function() fs.sleep(row.settle) end) end
         local c = prepare(row, LOOKUP)
         local ok, data, err = pcall(c.lookup, c, 4, "784199800000000")
         assert.is_true(ok, "lookup raised: " .. tostring(data))
@@ -326,6 +330,8 @@ describe("fault matrix", function()
           it(title, function()
             local id = fresh_id()
             local key = "4:" .. id
+            local settled = false
+            if row.settle then finally(function() if not settled then fs.sleep(row.settle) end end) end
             local c = prepare(row, ONBOARD, processed)
             local ok, data, info = pcall(c.onboard, c, customer(id))
             assert.is_true(ok, "onboard raised: " .. tostring(data))
@@ -355,7 +361,8 @@ describe("fault matrix", function()
                 .. tostring(info.reconciled) .. ", retryable " .. tostring(info.retryable) .. ")")
               assert.are.equal(1, cn.calls[ONBOARD])
               -- Once the stalled call has ended: still at most one customer.
-              fs.sleep(STALL + 0.5)
+              fs.sleep(row.settle)
+              settled = true
               check_no_duplicate(ctx.sb:counters())
             else
               assert.is_nil(data, "expected an error, got data")
