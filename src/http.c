@@ -332,7 +332,7 @@ int cdp_http_finish(cdp_http *h, long curl_code)
         }
         return 0;
     }
-    if (h->too_large) {
+    if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         res->fail = CDP_HTTP_TOO_LARGE;
         snprintf(res->message, sizeof res->message, "response larger than %zu bytes", h->max_response);
     } else if (rc == CURLE_SEND_FAIL_REWIND) {

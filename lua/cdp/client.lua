@@ -202,7 +202,8 @@ local function failure_error(fail, what)
   return errors.new{
     kind = kind, message = message, http_status = fail.http_status,
     name = fail.oauth_error and fail.oauth_error:upper() or nil,
-    retryable = kind == "timeout" or (kind == "transport" and fail.reason ~= "internal"),
+    retryable = kind == "timeout" or (kind == "transport" and fail.reason ~= "internal")
+      or (fail.phase == "token" and kind == "server"),  -- a grant has no side effects
     phase = fail.phase, reason = fail.reason,
   }
 end
@@ -331,7 +332,7 @@ function Client:_idempotent(method, url, parts, what)
       err = failure_error(fail, what)
       local again = nothing_sent(fail) or fail.kind == "timeout"
         or (fail.kind == "transport" and fail.reason == "transport")
-      if fail.phase == "token" and fail.kind ~= "transport" and fail.kind ~= "timeout" then again = false end
+      if fail.phase == "token" then again = err.retryable end
       if not (again and attempt <= self.retries) then return nil, err end
     end
     pause(self, attempt)
@@ -442,7 +443,9 @@ local function outcome_unknown(res, fail, err)
     return RETRY_STATUS[res.status] or (err.kind == "protocol" and err.code == nil) or false
   end
   if fail.phase ~= "request" then return false end
-  return fail.request_sent and (fail.kind == "timeout" or fail.kind == "transport") or false
+  -- An answer over the size cap was being received: the request was processed.
+  return fail.request_sent and (fail.kind == "timeout" or fail.kind == "transport"
+    or fail.reason == "too_large") or false
 end
 
 local function reconcile(self, customer, cause)
@@ -463,6 +466,15 @@ local function reconcile(self, customer, cause)
   if found then
     found.reconciled = true
     return found, { reconciled = true, cause = cause }
+  end
+  if lerr and lerr.code == 45001 and cause.kind == "timeout" then
+    -- We stopped waiting; the CDP may still be working on the request and
+    -- create the customer after this lookup. Nothing proves it safe yet.
+    cause.outcome_unknown = true
+    cause.retryable = false
+    cause.message = cause.message .. "; no customer with its first ID exists yet, but the CDP may "
+      .. "still be processing the request: look it up again later before sending it again"
+    return nil, cause
   end
   if lerr and lerr.code == 45001 then
     return nil, errors.new{
@@ -514,8 +526,10 @@ function Client:onboard(customer)
     end
     local err = failure_error(fail, "onboarding")
     if outcome_unknown(nil, fail) then return reconcile(self, built, err) end
-    -- Only a failure before any byte left may be tried again.
-    if not (nothing_sent(fail) and attempt <= self.retries) then
+    -- Only a failure before any byte left may be tried again: a connect
+    -- failure, or a token request that may be (nothing of the onboarding left).
+    local again = nothing_sent(fail) or (fail.phase == "token" and err.retryable)
+    if not (again and attempt <= self.retries) then
       if fail.phase == "request" and fail.request_sent then err.retryable = false end
       return nil, err
     end
