@@ -35,7 +35,11 @@ parser:option("--seed", "Random seed: the same seed gives the same output.", "1"
   return n
 end)
 parser:option("--format", "Records file format.", "csv"):choices({ "csv", "jsonl" })
-local args = parser:parse()
+local parsed, args = parser:pparse()
+if not parsed then  -- usage errors exit 2, as cdp-onboard's do
+  io.stderr:write(parser:get_usage(), "\n\nError: ", tostring(args), "\n")
+  os.exit(2)
+end
 
 local COLUMNS = { "Customer ID", "Full Name", "Date of Birth", "Gender", "Nationality", "Country of Birth",
   "Mobile", "Email", "Emirates ID", "ID Issue Date", "ID Expiry Date", "Front Image", "Back Image", "Selfie",
