@@ -7,7 +7,6 @@ local records = require "cdp.records"
 local files = require "helpers.files"
 
 local LUA = os.getenv("CDP_LUA") or "lua5.4"
-local MAPPING = "examples/ekyc-mapping.lua"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local shell_quote, tmp, read = files.quote, files.tmpname, files.read
 
@@ -24,7 +23,8 @@ local function exit_code(ok, how, code)
 end
 
 -- Generate `count` records with their images into a fresh directory;
--- returns the directory and the input file.
+-- returns the directory and the input file. The example mapping is copied
+-- beside them (its image paths are relative to the mapping).
 local function generate(count)
   local dir = tmp(".gen")
   local ok, how, code = os.execute(("%s examples/generate.lua --count %d --out %s >/dev/null")
@@ -84,11 +84,12 @@ local function rmrf(path)
 end
 
 describe("cdp-onboard submit --parallel", function()
-  local sb, dir, input
+  local sb, dir, input, MAPPING
   local COUNT = 1000
 
   lazy_setup(function()
     dir, input = generate(COUNT)
+    MAPPING = dir .. "/ekyc-mapping.lua"
   end)
   lazy_teardown(function() rmrf(dir) end)
   before_each(function() sb = sandbox.start { workers = 2 } end)
