@@ -136,7 +136,7 @@ test-valgrind: build
 
 # --- cppcheck ----------------------------------------------------------------
 # Findings fail; each one kept is suppressed inline with its reason.
-CPPCHECK := cppcheck --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
+CPPCHECK := cppcheck -j $(shell nproc) --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
 	--std=c99 -q -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I src
 cppcheck:
 	$(CPPCHECK) src spec/c

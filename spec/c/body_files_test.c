@@ -27,7 +27,9 @@ int main(void)
     snprintf(file, sizeof file, "%s/doc", dir);
     check(mkfifo(fifo, 0600) == 0, "mkfifo");
     FILE *f = fopen(file, "wb");
-    check(f != NULL && fwrite("abcd", 1, 4, f) == 4 && fclose(f) == 0, "write doc");
+    check(f != NULL, "open doc");
+    size_t wrote = fwrite("abcd", 1, 4, f);
+    check(fclose(f) == 0 && wrote == 4, "write doc");
 
     cdp_body *b = cdp_body_new();
     check(b != NULL, "cdp_body_new");
