@@ -3,7 +3,8 @@
 --
 --   for number, rec, problem in records.each("customers.csv") do
 --     -- rec:     { fields = {["Full Name"] = …}, number = 7, line = 9 }
---     -- problem: { number = 7, line = 9, message = "…", fatal = true|nil }
+--     -- problem: { number = 7, line = 9, message = "…", fatal = true|nil,
+--     --            fields = {…} (the valid cells of a row with an invalid one) }
 --   end
 --
 -- `number` counts records from 1 (0 for a problem with the header row).
@@ -12,6 +13,8 @@
 -- newlines, CRLF or LF line ends, an optional UTF-8 byte-order mark. Every
 -- field must be valid UTF-8. A malformed record is reported and skipped; an
 -- unterminated quote at end of file is fatal (nothing after it can be trusted).
+-- A problem with the header row is a fatal problem numbered 0: no record
+-- can be read.
 local cjson = require "cjson.safe"
 
 local records = {}
@@ -95,7 +98,7 @@ local function parse_csv_record(line, next_line)
     end
     if not in_quotes then break end
     local more = next_line()
-    if not more then return nil, "unterminated quoted field at end of file", true end
+    if not more then return nil, ("unterminated quote in field %d"):format(#fields + 1), true end
     field[#field + 1] = "\n"
     line, pos = more, 1
   end
@@ -121,15 +124,17 @@ local function csv_each(file)
   local header, herr = parse_csv_record(first, next_line)
   local header_error
   if not header then
-    header_error = { number = 0, line = 1, message = "header row: " .. herr, fatal = true }
+    header_error = { number = 0, line = 1, message = "header row: " .. herr
+      .. (line_no > 1 and (" (lines 1 to %d read as the header)"):format(line_no) or ""), fatal = true }
   else
     local seen = {}
     for i, name in ipairs(header) do
       name = name:match("^%s*(.-)%s*$")
       header[i] = name
-      local problem = (name == "" and ("header column %d is empty"):format(i))
+      local utf8_ok, at = valid_utf8(name)
+      local problem = (not utf8_ok and ("header column %d is not valid UTF-8 (byte %d)"):format(i, at))
+        or (name == "" and ("header column %d is empty"):format(i))
         or (seen[name] and "header column repeated: " .. name)
-        or (not valid_utf8(name) and "header is not valid UTF-8")
       if problem and not header_error then
         header_error = { number = 0, line = 1, message = problem, fatal = true }
       end
@@ -150,21 +155,31 @@ local function csv_each(file)
     local start = line_no
     local values, err, fatal = parse_csv_record(line, next_line)
     if not values then
-      if fatal then done = true end
+      if fatal then
+        done = true
+        -- Everything after the quote was read as one field: say what was lost.
+        err = err .. (start < line_no
+          and (", which runs to the end of the file (lines %d to %d skipped)"):format(start, line_no)
+          or " on the last line")
+      end
       return nil, { number = number, line = start, message = err, fatal = fatal }
     end
     if #values ~= #header then
       return nil, { number = number, line = start,
-        message = ("%d fields where the header has %d"):format(#values, #header) }
+        message = ("%d field%s where the header has %d"):format(#values, #values == 1 and "" or "s", #header) }
     end
-    local fields = {}
+    local fields, bad = {}, nil
     for i, name in ipairs(header) do
       local ok, at = valid_utf8(values[i])
-      if not ok then
-        return nil, { number = number, line = start,
-          message = ("column %q is not valid UTF-8 (byte %d)"):format(name, at) }
+      if ok then
+        fields[name] = values[i]
+      elseif not bad then
+        bad = ("column %q is not valid UTF-8 (byte %d)"):format(name, at)
       end
-      fields[name] = values[i]
+    end
+    if bad then
+      -- The valid cells go with the problem, so that a report can name the record by its key.
+      return nil, { number = number, line = start, message = bad, fields = fields }
     end
     return { fields = fields, number = number, line = start }
   end

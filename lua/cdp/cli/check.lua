@@ -11,10 +11,6 @@ function check.setup(parser)
   cmd:flag("-q --quiet", "Print only problems and the summary, not warnings.")
 end
 
-local function where(number, item, path)
-  return ("record %d (%s)%s"):format(number, item.key, path ~= "" and (", " .. path) or "")
-end
-
 function check.run(args)
   local each, err = run.open(args)
   if not each then return common.usage_error(err) end
@@ -23,14 +19,12 @@ function check.run(args)
     total = total + 1
     if item.err then
       invalid = invalid + 1
-      for _, e in ipairs(item.err.errors or { { path = "", message = item.err.message } }) do
-        io.stdout:write(where(number, item, e.path), ": ", e.message, "\n")
-      end
+      run.write_problems(io.stdout, number, item)
     elseif #item.customer.warnings > 0 then
       warned = warned + 1
       if not args.quiet then
         for _, w in ipairs(item.customer.warnings) do
-          io.stdout:write(where(number, item, w.path), ": warning: ", w.message, "\n")
+          io.stdout:write(run.where(number, item, w.path), ": warning: ", w.message, "\n")
         end
       end
     end

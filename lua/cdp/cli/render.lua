@@ -25,7 +25,7 @@ function render.run(args)
       found = true
       if item.err then
         failed = failed + 1
-        io.stderr:write(("record %d (%s): %s\n"):format(number, item.key, item.err.message))
+        run.write_problems(io.stderr, number, item)
       else
         io.stdout:write(item.customer:render(), "\n")
       end
