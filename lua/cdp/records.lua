@@ -162,6 +162,10 @@ local function csv_each(file)
           and (", which runs to the end of the file (lines %d to %d skipped)"):format(start, line_no)
           or " on the last line")
       end
+      if not fatal and start < line_no then
+        -- A quote opened on an earlier line closed on this one: likely a quote missing.
+        err = err .. (" (lines %d to %d read as one record)"):format(start, line_no)
+      end
       return nil, { number = number, line = start, message = err, fatal = fatal }
     end
     if #values ~= #header then
