@@ -287,6 +287,40 @@ describe("cdp-onboard with bad inputs", function()
     end)
   end)
 
+  it("an input that is empty or a directory: exit 2", function()
+    local empty = write(".csv", "")
+    local code, out = check(empty)
+    assert.equal(2, code, out)
+    assert.equal(("cdp-onboard: input: %s is empty (a CSV needs a header row)\n"):format(empty), out)
+    local dir = tmp(".csv")
+    made[#made + 1] = dir
+    os.execute("mkdir " .. quote(dir))
+    code, out = check(dir)
+    assert.equal(2, code, out)
+    assert.equal(("cdp-onboard: input: %s: Is a directory\n"):format(dir), out)
+    code, out = submit(dir)
+    assert.equal(2, code, out)
+    assert.same({ 0, 0 }, { calls() })
+  end)
+
+  it("check flags a repeated key (submit fails it) and warns of a repeated ID", function()
+    local input = csv { HEADER, rec(1), rec(2), rec(1), sub(rec(3), "C-1003", "C-2003"), rec(3) }
+    local code, out = check(input)
+    assert.equal(1, code, out)
+    assert.same({
+      "record 3 (C-1001), line 4: key C-1001 repeats record 1 (submit onboards a key once)",
+      "record 5 (C-1003), id_details[1].id_number: warning: the same ID as record 4 (C-2003): "
+        .. "the CDP answers for the customer it already has",
+      "5 records: 4 valid (1 with warnings), 1 invalid",
+    }, lines_of(out))
+    local rows
+    code, out, rows = submit(input)
+    assert.equal(1, code, out)
+    assert.same({ "created", "created", "failed", "created", "created" }, outcomes(rows))
+    assert.equal("key C-1001 repeats record 1", rows[3].message)
+    assert.equal(rows[4].ecrn, rows[5].ecrn)
+  end)
+
   it("a missing image file fails its record, at the document's path", function()
     local input = csv { HEADER, rec(1), sub(rec(2), "id-back.jpg", "no-such-back.jpg"), rec(3) }
     local code, out = check(input)
@@ -397,6 +431,33 @@ end
         }, lines_of(out))
       end)
     end)
+  end)
+
+  it("JSON Lines values that are not text: objects and lists refused, numbers as their digits", function()
+    local objects = {}
+    for line in read("examples/ekyc-export.jsonl"):gmatch("[^\n]+") do objects[#objects + 1] = cjson.decode(line) end
+    local one, two, three = objects[1], objects[2], objects[3]
+    one["Full Name"] = { first = "Zafar", last = "Masih" }
+    two.Nationality = { "India" }
+    three["Customer ID"] = 1003   -- 1003.0 under Lua 5.4's lua-cjson: the key must still be "1003"
+    three.PEP = cjson.null        -- an empty cell
+    local input = write(".jsonl", cjson.encode(one) .. "\n" .. cjson.encode(two) .. "\n" .. cjson.encode(three) .. "\n")
+    local code, out = check(input)
+    assert.equal(1, code, out)
+    assert.same({
+      'record 1 (C-1001), first_name: column "Full Name": an object where text is expected',
+      'record 1 (C-1001), middle_name: column "Full Name": an object where text is expected',
+      'record 1 (C-1001), last_name: column "Full Name": an object where text is expected',
+      "record 1 (C-1001), id_details[1].name_as_per_id: expected text, got an object",
+      'record 2 (C-1002), nationality: column "Nationality": a list where text is expected',
+      "3 records: 1 valid (0 with warnings), 2 invalid",
+    }, lines_of(out))
+    local rows
+    code, out, rows = submit(input)
+    assert.equal(1, code, out)
+    assert.same({ "failed", "failed", "created" }, outcomes(rows))
+    assert.equal("1003", rows[3].key)
+    assert.is_nil(out:find("table: 0x", 1, true))
   end)
 
   it("JSON Lines with broken lines: each reported by its line, the others onboarded", function()

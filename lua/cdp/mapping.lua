@@ -38,6 +38,7 @@ local customer = require "cdp.customer"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
 local iso = require "cdp.iso"
+local json = require "cdp.json"
 local phone = require "cdp.phone"
 local schema = require "cdp.schema"
 local validate = require "cdp.validate"
@@ -66,6 +67,29 @@ local function cell(record, column)
   if type(v) == "string" then
     v = v:match("^%s*(.-)%s*$")
     if v == "" then return nil end
+  end
+  return v
+end
+
+-- A cell that helpers read as text (names, dates, countries, phones, file
+-- names, keys): numbers as their digits (JSON Lines under Lua 5.4 gives
+-- 1001.0 for 1001), a JSON null as an empty cell; an object or a list is an
+-- error, never "table: 0x…".
+local function text_cell(record, column)
+  local v, err, missing = cell(record, column)
+  if v == nil then return nil, err, missing end
+  local t = type(v)
+  if t == "number" then
+    if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return ("%.0f"):format(v) end
+    return tostring(v)
+  elseif t == "boolean" then
+    return tostring(v)
+  elseif v == json.null then
+    return nil
+  elseif t ~= "string" then
+    local what = t == "table" and (next(v) == nil and "an empty object or list"
+      or v[1] ~= nil and "a list" or "an object") or ("a " .. t)
+    return nil, ("column %s: %s where text is expected"):format(quote(column), what)
   end
   return v
 end
@@ -208,7 +232,7 @@ end
 -- function of the mapping, else the first ID as "type:number", else nil.
 function Mapping:key(record, built)
   local k = self.key_spec
-  if type(k) == "string" then return cell(record, k) end
+  if type(k) == "string" then return text_cell(record, k) end
   if type(k) == "function" then
     local ok, key = pcall(k, record)  -- a key function that raises must not stop a batch
     if not ok then return nil, "key function raised an error: " .. tostring(key) end
@@ -290,7 +314,7 @@ local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
 function mapping.date(column, format)
   local pattern, order = date_pattern(format)
   return function(record)
-    local v, err = cell(record, column)
+    local v, err = text_cell(record, column)
     if v == nil then return nil, err end
     local got = { tostring(v):match(pattern) }
     if #got == 3 then
@@ -308,7 +332,7 @@ end
 --- A country column (name, alpha-2 or alpha-3) as alpha-2.
 function mapping.country(column)
   return function(record)
-    local v, err = cell(record, column)
+    local v, err = text_cell(record, column)
     if v == nil then return nil, err end
     local code = iso.country(tostring(v))
     if not code then return nil, ("column %s: %s is not a country"):format(quote(column), quote(tostring(v))) end
@@ -319,7 +343,7 @@ end
 --- A phone column as E.164; local numbers take `default_country`'s code.
 function mapping.phone(column, default_country)
   return function(record)
-    local v, err = cell(record, column)
+    local v, err = text_cell(record, column)
     if v == nil then return nil, err end
     local n, perr = phone.e164(v, default_country)
     if not n then return nil, ("column %s: %s"):format(quote(column), perr) end
@@ -334,7 +358,7 @@ function mapping.name(column, part)
     error("cdp.mapping.name: part must be first, middle or last", 2)
   end
   return function(record)
-    local v, err = cell(record, column)
+    local v, err = text_cell(record, column)
     if v == nil then return nil, err end
     local words = {}
     for w in tostring(v):gmatch("%S+") do words[#words + 1] = w end
@@ -368,7 +392,7 @@ function mapping.file(pattern, ...)
   return function(record, ctx)
     local values = {}
     for i, column in ipairs(columns) do
-      local v, err = cell(record, column)
+      local v, err = text_cell(record, column)
       if v == nil then return nil, err end
       values[i], err = safe_path_part(column, tostring(v))
       if not values[i] then return nil, err end

@@ -233,6 +233,11 @@ function records.open(path, format)
   end
   local file, err = io.open(path, "rb")
   if not file then return nil, err end
+  local _, rerr = file:read(0)  -- a directory opens, then fails every read
+  if rerr then
+    file:close()
+    return nil, path .. ": " .. tostring(rerr)
+  end
   local each = (format == "csv" and csv_each or jsonl_each)(file)
   local closed = false
   local function iterator()

@@ -6,7 +6,8 @@ local check = {}
 
 function check.setup(parser)
   local cmd = parser:command("check", "Map and validate every record (schema and rules); sends nothing. "
-    .. "Exit 1 if any record fails.")
+    .. "One line per problem (record number, key, field path, message), then a summary. "
+    .. "Exit 0 all valid, 1 some records invalid, 2 a usage, mapping or input-format error.")
   run.add_arguments(cmd)
   cmd:flag("-q --quiet", "Print only problems and the summary, not warnings.")
 end
@@ -15,16 +16,39 @@ function check.run(args)
   local each, err = run.open(args)
   if not each then return common.usage_error(err) end
   local total, invalid, warned = 0, 0, 0
+  -- What submit would refuse or the CDP would merge: a key or an ID seen before.
+  local keys, ids = {}, {}
   for number, item in each do
     total = total + 1
-    if item.err then
+    local repeats = keys[item.key]
+    keys[item.key] = keys[item.key] or number
+    if repeats then
+      invalid = invalid + 1
+      io.stdout:write(run.where(number, item, ""), ": key ", item.key, " repeats record ", repeats,
+        " (submit onboards a key once)\n")
+    elseif item.err then
       invalid = invalid + 1
       run.write_problems(io.stdout, number, item)
-    elseif #item.customer.warnings > 0 then
-      warned = warned + 1
-      if not args.quiet then
-        for _, w in ipairs(item.customer.warnings) do
-          io.stdout:write(run.where(number, item, w.path), ": warning: ", w.message, "\n")
+    else
+      local warnings = {}
+      for _, w in ipairs(item.customer.warnings) do warnings[#warnings + 1] = w end
+      for i, id in ipairs(item.customer.data.id_details) do
+        local id_key = tostring(id.id_type) .. ":" .. tostring(id.id_number)
+        local seen = ids[id_key]
+        if seen then
+          warnings[#warnings + 1] = { path = ("id_details[%d].id_number"):format(i),
+            message = ("the same ID as record %d (%s): the CDP answers for the customer it already has")
+              :format(seen.number, seen.key) }
+        else
+          ids[id_key] = { number = number, key = item.key }
+        end
+      end
+      if #warnings > 0 then
+        warned = warned + 1
+        if not args.quiet then
+          for _, w in ipairs(warnings) do
+            io.stdout:write(run.where(number, item, w.path), ": warning: ", w.message, "\n")
+          end
         end
       end
     end

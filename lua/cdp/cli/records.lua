@@ -51,6 +51,12 @@ function run.open(args)
   if number == 0 and problem then
     return nil, ("input: %s: line %d: %s"):format(args.input, problem.line, problem.message)
   end
+  if number == nil and records.format(args.input) == "csv" then
+    local f = io.open(args.input, "rb")
+    local empty = f and f:read(1) == nil
+    if f then f:close() end
+    if empty then return nil, ("input: %s is empty (a CSV needs a header row)"):format(args.input) end
+  end
   local first = number and (rec and build(m, rec, number) or unreadable(m, number, problem))
   -- Every row of a CSV has the header's columns: a column the mapping needs
   -- and the header lacks fails every record, so it stops here.
