@@ -491,3 +491,42 @@ end
     assert.equal(3, (calls()))
   end)
 end)
+
+describe("cdp-onboard --help", function()
+  local COMMANDS = { "check", "render", "submit", "lookup", "get", "token", "sandbox",
+    "sandbox start", "sandbox stop", "sandbox status", "sandbox env" }
+
+  it("lists every command with one line each, and the exit codes", function()
+    local code, out = cli({}, "--help")
+    assert.equal(0, code, out)
+    assert.matches("^Usage: cdp%-onboard %[%-h%] <command> %.%.%.\n", out)
+    for _, name in ipairs({ "check", "render", "submit", "lookup", "get", "token", "sandbox" }) do
+      assert.matches("\n   " .. name .. " +%S", out)
+    end
+    assert.matches("   check                 Map and validate every record; sends nothing.\n", out, 1, true)
+    assert.matches("Exit codes: 0 done, 1 some records failed, 2 usage or configuration error", out, 1, true)
+  end)
+
+  for _, name in ipairs(COMMANDS) do
+    it(name .. " --help: its usage, exit 0", function()
+      local code, out = cli({}, name .. " --help")
+      assert.equal(0, code, out)
+      assert.equal("Usage: cdp-onboard " .. name .. " [-h]", out:sub(1, #("Usage: cdp-onboard " .. name .. " [-h]")))
+      assert.matches("\nOptions:\n   %-h, %-%-help +Show this help message and exit%.\n", out)
+    end)
+  end
+
+  it("a usage error shows the usage of the command that was wrong, exit 2", function()
+    local code, out = cli({}, "check examples/ekyc-mapping.lua")
+    assert.equal(2, code, out)
+    assert.equal("Usage: cdp-onboard check [-h] [-q] <mapping> <input>\n\nError: missing argument 'input'\n"
+      .. "Run 'cdp-onboard check --help' for more.\n", out)
+    code, out = cli({}, "token --timeout soon")
+    assert.equal(2, code, out)
+    assert.matches("^Usage: cdp%-onboard token ", out)
+    assert.matches("Error: %-%-timeout takes a number of seconds above 0\n", out)
+    code, out = cli({}, "chek")
+    assert.equal(2, code, out)
+    assert.matches("Did you mean 'check'%?\nRun 'cdp%-onboard %-%-help' for more%.\n$", out)
+  end)
+end)

@@ -5,9 +5,12 @@ local run = require "cdp.cli.records"
 local check = {}
 
 function check.setup(parser)
-  local cmd = parser:command("check", "Map and validate every record (schema and rules); sends nothing. "
-    .. "One line per problem (record number, key, field path, message), then a summary. "
-    .. "Exit 0 all valid, 1 some records invalid, 2 a usage, mapping or input-format error.")
+  local cmd = parser:command("check", "Map and validate every record (schema and the mapping's rules); "
+    .. "sends nothing. Prints one line per problem (record number, key, field path or input line, "
+    .. "message) and a summary.")
+    :summary("Map and validate every record; sends nothing.")
+  cmd:epilog("Exit codes: 0 every record valid, 1 some records invalid, 2 the mapping or the input "
+    .. "cannot be used (a syntax error, an unreadable header, a column the mapping needs is missing).")
   run.add_arguments(cmd)
   cmd:flag("-q --quiet", "Print only problems and the summary, not warnings.")
 end

@@ -16,10 +16,15 @@ end
 --- Declare --config on a command that talks to the CDP. Secrets are never
 -- options: they come from CDP_* variables or the config file.
 function common.add_client_options(command)
-  command:option("--config", "File of CDP_* settings (mode 600), instead of or over the environment.")
+  command:option("--config", "File of CDP_* settings, NAME=value lines (mode 600); "
+    .. "its settings win over the environment's.")
     :argname("FILE")
-  command:option("--timeout", "Seconds a call may take.")
-    :convert(tonumber)
+  command:option("--timeout", "Seconds one call may take (default 60).")
+    :argname("SECONDS"):convert(function(v)
+      local n = tonumber(v)
+      if not n or n <= 0 then return nil, "--timeout takes a number of seconds above 0" end
+      return n
+    end)
   command:epilog("Credentials come from CDP_BASE_URL, CDP_CLIENT_ID, CDP_CLIENT_SECRET, CDP_USERNAME, "
     .. "CDP_PASSWORD, CDP_SCOPE, CDP_CA_FILE (or --config FILE). "
     .. "Against the sandbox: eval \"$(cdp-onboard sandbox env)\".")

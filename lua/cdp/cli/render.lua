@@ -5,10 +5,13 @@ local run = require "cdp.cli.records"
 local render = {}
 
 function render.setup(parser)
-  local cmd = parser:command("render", "Print the JSON that would be sent for each record (one per line), "
-    .. "documents as {content_type, size, sha256}.")
+  local cmd = parser:command("render", "Print the JSON that would be sent for each valid record, one line "
+    .. "each, documents as {content_type, size, sha256} instead of their bytes; problems go to stderr.")
+    :summary("Print the JSON that would be sent, one line per record; sends nothing.")
+  cmd:epilog("Exit codes: 0 every record rendered, 1 some records invalid, 2 the mapping or the input "
+    .. "cannot be used, or no record N.")
   run.add_arguments(cmd)
-  cmd:option("--record", "Only record N (counting from 1).")
+  cmd:option("--record", "Only record N (counting from 1, as check numbers them).")
     :argname("N"):convert(function(v)
       local n = tonumber(v)
       if not n or n < 1 or n ~= math.floor(n) then return nil, "--record takes a record number (1, 2, …)" end
