@@ -223,6 +223,24 @@ describe("cdp-onboard with bad inputs", function()
       assert.same({ 0, 0 }, { calls() })
     end)
 
+    it("CR-only line ends, or another separator than commas: exit 2, saying so", function()
+      local input = csv({ HEADER, rec(1), rec(2) }, "\r")
+      local code, out = check(input)
+      assert.equal(2, code, out)
+      assert.equal(("cdp-onboard: input: %s: line 1: header row: lines end with CR alone (old Mac format); "
+        .. "save the file with LF or CRLF line ends\n"):format(input), out)
+      for sep, says in pairs({ [";"] = '";"', ["\t"] = "tabs" }) do
+        input = csv { (HEADER:gsub(",", sep)), (rec(1):gsub(",", sep)) }
+        code, out = check(input)
+        assert.equal(2, code, out)
+        assert.equal(("cdp-onboard: input: %s: line 1: header row: one column, holding %s: "
+          .. "this reader takes comma-separated values\n"):format(input, says), out)
+      end
+      code, out = submit(input)
+      assert.equal(2, code, out)
+      assert.same({ 0, 0 }, { calls() })
+    end)
+
     it("a column the mapping needs and the header lacks: exit 2, no API call", function()
       local input = csv { sub(HEADER, "Gender", "Sex"), rec(1), rec(2) }
       local code, out = check(input)

@@ -122,11 +122,18 @@ local function csv_each(file)
   end
   first = strip_bom(first)
   local header, herr = parse_csv_record(first, next_line)
-  local header_error
-  if not header then
-    header_error = { number = 0, line = 1, message = "header row: " .. herr
-      .. (line_no > 1 and (" (lines 1 to %d read as the header)"):format(line_no) or ""), fatal = true }
-  else
+  local function header_problem()
+    if first:find("\r", 1, true) then
+      return "header row: lines end with CR alone (old Mac format); save the file with LF or CRLF line ends"
+    end
+    if not header then
+      return "header row: " .. herr .. (line_no > 1 and (" (lines 1 to %d read as the header)"):format(line_no) or "")
+    end
+    local sep = #header == 1 and header[1]:match("[;\t|]")
+    if sep then
+      return ("header row: one column, holding %s: this reader takes comma-separated values")
+        :format(sep == "\t" and "tabs" or ('"' .. sep .. '"'))
+    end
     local seen = {}
     for i, name in ipairs(header) do
       name = name:match("^%s*(.-)%s*$")
@@ -135,12 +142,12 @@ local function csv_each(file)
       local problem = (not utf8_ok and ("header column %d is not valid UTF-8 (byte %d)"):format(i, at))
         or (name == "" and ("header column %d is empty"):format(i))
         or (seen[name] and "header column repeated: " .. name)
-      if problem and not header_error then
-        header_error = { number = 0, line = 1, message = problem, fatal = true }
-      end
+      if problem then return problem end
       seen[name] = true
     end
   end
+  local problem = header_problem()
+  local header_error = problem and { number = 0, line = 1, message = problem, fatal = true }
 
   local number, done = 0, false
   return function()
