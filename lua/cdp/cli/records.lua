@@ -42,7 +42,10 @@ end
 -- `number, item` with item = {record, customer, key, err, line}, or nil and a
 -- usage message (exit 2: nothing has been done yet). A header row that
 -- cannot be read is such a usage error: no record could be.
-function run.open(args)
+-- `opts.only`: build only that record (the others are yielded unbuilt, as
+-- {skipped = true, line}), for render --record N.
+function run.open(args, opts)
+  local only = opts and opts.only
   local m, err = mapping.load(args.mapping)
   if not m then return nil, "mapping: " .. tostring(err) end
   local each, ierr = records.open(args.input)
@@ -76,6 +79,7 @@ function run.open(args)
     end
     local n, r, p = each()
     if n == nil then return nil end
+    if only and n ~= only then return n, { skipped = true, line = r and r.line or p.line } end
     if not r then return n, unreadable(m, n, p) end
     return n, build(m, r, n)
   end

@@ -20,7 +20,7 @@ function render.setup(parser)
 end
 
 function render.run(args)
-  local each, err = run.open(args)
+  local each, err = run.open(args, { only = args.record })
   if not each then return common.usage_error(err) end
   local failed, found = 0, false
   for number, item in each do
@@ -32,6 +32,7 @@ function render.run(args)
       else
         io.stdout:write(item.customer:render(), "\n")
       end
+      if args.record then break end  -- the rest of the input is not read
     end
   end
   if args.record and not found then
