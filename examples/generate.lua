@@ -184,8 +184,9 @@ local function record(i)
   until not used_ids[id]
   used_ids[id] = true
   local id_d, id_m, id_y = random_date(2022, 2025)
-  -- Valid five years, to the day before the anniversary.
-  local ex_d, ex_m, ex_y = id_d - 1, id_m, id_y + 5
+  -- Valid ten years, to the day before the anniversary: fixed dates (the
+  -- output depends on the seed alone) that stay unexpired until 2032.
+  local ex_d, ex_m, ex_y = id_d - 1, id_m, id_y + 10
   if ex_m == 2 and ex_d > days_in(2, ex_y) then ex_d = days_in(2, ex_y) end
   if ex_d == 0 then
     ex_m = ex_m - 1
