@@ -30,6 +30,36 @@ describe("cdp.journal", function()
     os.remove(path)
   end)
 
+  it("syncs deferred entries together, once, and only when something was written", function()
+    local core = require "cdp.core"
+    local real, syncs = core.fsync, 0
+    core.fsync = function(file) syncs = syncs + 1 return real(file) end
+    local path = tmp()
+    local j = assert(journal.open(path))
+    local ok, err = pcall(function()
+      assert(j:start("a", { number = 1 }, true))
+      assert(j:start("b", { number = 2 }, true))
+      assert(j:finish("c", { outcome = "created" }, true))
+      assert.equal(0, syncs)
+      assert.equal(journal.UNKNOWN, j:state("a"))
+      assert(j:sync())
+      assert.equal(1, syncs)
+      assert(j:sync())          -- nothing new: no second fsync
+      assert.equal(1, syncs)
+      assert(j:finish("a", { outcome = "created" }))  -- not deferred: synced at once
+      assert.equal(2, syncs)
+    end)
+    core.fsync = real
+    assert(ok, err)
+    j:close()
+    local again = assert(journal.open(path))
+    assert.equal(journal.DONE, again:state("a"))
+    assert.equal(journal.UNKNOWN, again:state("b"))
+    assert.equal(journal.DONE, again:state("c"))
+    again:close()
+    os.remove(path)
+  end)
+
   it("reads past a line torn by a crash, and the record stays unknown", function()
     local path = tmp()
     local j = assert(journal.open(path))

@@ -58,15 +58,26 @@ function journal.open(path)
   return self
 end
 
-function Journal:write(entry)
+--- Append `entry`; synced to disk before returning unless `defer`, in which
+-- case the caller must call journal:sync() before acting on it.
+function Journal:write(entry, defer)
   local line, err = cjson.encode(entry)
   if not line then return nil, err end
   local ok, werr = self.file:write(self.needs_newline and "\n" or "", line, "\n")
   self.needs_newline = false
   if not ok then return nil, werr end
-  local synced, serr = sync_file(self.file)
-  if not synced then return nil, serr end
   self.last[entry.key] = entry
+  self.dirty = true
+  if defer then return true end
+  return self:sync()
+end
+
+--- Sync what was written with `defer` (one fsync for many entries).
+function Journal:sync()
+  if not self.dirty then return true end
+  local synced, err = sync_file(self.file)
+  if not synced then return nil, err end
+  self.dirty = false
   return true
 end
 
@@ -85,19 +96,21 @@ end
 
 --- Record that `key` is about to be sent. `info` may carry the record's
 -- number and first ID (id_type, id_number) for the lookup of a rerun.
-function Journal:start(key, info)
+-- `defer`: see Journal:write (nothing may be sent before the sync).
+function Journal:start(key, info, defer)
   local entry = { event = "start", key = key, time = os.time() }
   for k, v in pairs(info or {}) do entry[k] = v end
-  return self:write(entry)
+  return self:write(entry, defer)
 end
 
 --- Record the outcome of `key`: `result` has `outcome` ("created", "updated",
 -- "reconciled", "failed" or "unknown") and whatever the report shows.
-function Journal:finish(key, result)
+-- `defer`: see Journal:write (the outcome counts only after the sync).
+function Journal:finish(key, result, defer)
   local entry = { event = "end", key = key, time = os.time() }
   for k, v in pairs(result) do entry[k] = v end
   assert(entry.outcome, "journal:finish: outcome required")
-  return self:write(entry)
+  return self:write(entry, defer)
 end
 
 --- Every key with its last entry, in no particular order.

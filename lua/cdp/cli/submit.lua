@@ -98,33 +98,34 @@ local function settle_unknown(client, customer)
   return nil, err
 end
 
--- One record that needs the CDP, run as a batch task (`client` is the
--- task's view of the client). Returns its journal entry, or nil and the
--- error that stops the run (the record then stays unknown in the journal).
-local function settle_record(client, j, number, key, customer)
-  if j:state(key) == journal.UNKNOWN then
-    local settled, lerr = settle_unknown(client, customer)
-    if lerr then return nil, lerr end
-    if settled then
-      assert(j:finish(key, settled))
-      return settled
-    end
-  end
+local function start_info(number, customer)
   local id_type, id_number = customer:first_id()
-  local ok, werr = j:start(key, { number = number, id_type = id_type, id_number = id_number })
-  if not ok then return nil, { kind = "transport", message = "journal: " .. tostring(werr) } end
-  local data, err = onboard(client, customer)
-  if not data and STOPPING[err.kind] and not err.outcome_unknown then
-    return nil, err  -- nothing definitive happened
-  end
-  local entry = outcome_of(data, err)
-  assert(j:finish(key, entry))
-  return entry
+  return { number = number, id_type = id_type, id_number = id_number }
 end
 
-local function record_task(client, j, number, key, customer)
-  local entry, stop = settle_record(client, j, number, key, customer)
-  return number, key, entry, stop
+local function journal_error(err)
+  return { kind = "transport", message = "journal: " .. tostring(err) }
+end
+
+-- One record that needs the CDP, run as a batch task (`client` is the task's
+-- view of the client). `started`: its start is already in the journal (synced).
+-- Returns number, key and its outcome entry (the caller journals it), or
+-- number, key, nil and the error that stops the run (the record then stays
+-- unknown in the journal).
+local function record_task(client, j, number, key, customer, started)
+  if not started then
+    -- Unknown in the journal: look it up before anything is sent again.
+    local settled, lerr = settle_unknown(client, customer)
+    if lerr then return number, key, nil, lerr end
+    if settled then return number, key, settled end
+    local ok, werr = j:start(key, start_info(number, customer))
+    if not ok then return number, key, nil, journal_error(werr) end
+  end
+  local data, err = onboard(client, customer)
+  if not data and STOPPING[err.kind] and not err.outcome_unknown then
+    return number, key, nil, err  -- nothing definitive happened
+  end
+  return number, key, outcome_of(data, err)
 end
 
 -- The records in the input, for the progress bar; nil when it cannot tell.
@@ -171,42 +172,71 @@ function submit.run(args)
 
   -- Read records until every slot is taken or the input ends; records that
   -- need no call (invalid, repeated, done in an earlier run) settle at once.
-  local function start_next()
-    while b:free() > 0 and not exhausted do
+  -- Returns the records to start; the starts of new ones are written, not
+  -- yet synced.
+  local function next_records()
+    local starting = {}
+    while b:free() > #starting and not exhausted do
       local number, item = each()
-      if not number then exhausted = true return end
+      if not number then exhausted = true break end
       local key = item.key
       if seen[key] then
         settled(number, key, { outcome = "failed", error_kind = "validation",
           message = ("key %s repeats record %d"):format(key, seen[key]) })
       else
         seen[key] = number
+        local state = not item.err and j:state(key)
         if item.err then
           local entry = outcome_of(nil, item.err)
           entry.outcome = "failed"
           settled(number, key, entry)
-        elseif j:state(key) == journal.DONE then
+        elseif state == journal.DONE then
           settled(number, key, j:entry(key), true)
+        elseif state == journal.NEW then
+          local ok, werr = j:start(key, start_info(number, item.customer), true)
+          if not ok then stop_error = journal_error(werr) break end
+          starting[#starting + 1] = { number, key, item.customer, true }
         else
-          b:spawn(record_task, j, number, key, item.customer)
+          starting[#starting + 1] = { number, key, item.customer, false }
         end
       end
     end
+    return starting
   end
 
-  -- Ctrl-C or a stopping error: start nothing more, settle what is in flight.
-  while true do
-    if core.interrupted() then interrupted = true end
-    if not (interrupted or stop_error) then start_next() end
-    if b:running() == 0 and (exhausted or interrupted or stop_error) then break end
-    for _, ended in ipairs(b:wait(0.25)) do
-      local number, key, entry, stop = ended[1], ended[2], ended[3], ended[4]
+  -- The outcomes of ended tasks, written, not yet synced.
+  local function write_outcomes(ended)
+    local done = {}
+    for _, e in ipairs(ended) do
+      local key, entry, stop = e[2], e[3], e[4]
       if entry then
-        settled(number, key, entry)
+        local ok, werr = j:finish(key, entry, true)
+        if ok then done[#done + 1] = e else stop_error = stop_error or journal_error(werr) end
       else
         stop_error = stop_error or stop
       end
     end
+    return done
+  end
+
+  -- Each round: the outcomes that ended and the starts of new records are
+  -- written, then synced to disk together (one fsync); only then do the
+  -- outcomes count and the new records go out. Ctrl-C or a stopping error:
+  -- start nothing more, settle what is in flight.
+  local done = {}
+  while true do
+    if core.interrupted() then interrupted = true end
+    local starting = (interrupted or stop_error) and {} or next_records()
+    local ok, werr = j:sync()
+    if not ok then
+      -- Nothing unsynced counts or goes out; a rerun looks those records up.
+      stop_error = stop_error or journal_error(werr)
+      done, starting = {}, {}
+    end
+    for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
+    for _, r in ipairs(starting) do b:spawn(record_task, j, r[1], r[2], r[3], r[4]) end
+    if b:running() == 0 and (exhausted or interrupted or stop_error) then break end
+    done = write_outcomes(b:wait(0.25))
   end
   b:close()
   shown:finish()
