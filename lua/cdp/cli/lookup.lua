@@ -5,8 +5,8 @@ local lookup = {}
 
 function lookup.setup(parser)
   local cmd = parser:command("lookup", "Look a customer up by ID type and number; prints the CDP's data as JSON.")
-  cmd:option("--id-type", "ID type code (4 Emirates ID, 2 passport, …)."):args(1):count(1)
-  cmd:option("--id-number", "ID number."):args(1):count(1)
+  cmd:option("--id-type", "ID type code (4 Emirates ID, 2 passport, …)."):args(1):count(1):argname("TYPE")
+  cmd:option("--id-number", "ID number."):args(1):count(1):argname("NUMBER")
   common.add_client_options(cmd)
 end
 

@@ -18,7 +18,8 @@ local submit = {}
 
 function submit.setup(parser)
   local cmd = parser:command("submit", "Onboard every valid record; resumable through a journal. "
-    .. "Exit 0 all done, 1 some records failed, 3 an auth or transport error stopped the run, 130 interrupted.")
+    .. "Exit 0 all done, 1 some records failed, 2 usage or configuration error (nothing sent), "
+    .. "3 an auth or transport error stopped the run, 130 interrupted.")
   run.add_arguments(cmd)
   cmd:option("--journal", "Journal file (JSON Lines). Default: INPUT.journal.jsonl next to the input.")
     :argname("FILE")
