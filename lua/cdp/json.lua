@@ -102,9 +102,13 @@ local Buffer = {}
 Buffer.__index = Buffer
 
 -- Up to six pieces at a time, without varargs: this runs for every value.
+-- The count is kept, not taken with # (a search on every call).
 function Buffer:put(a, b, c, d, e, f)
-  local text, n = self.text, #self.text
-  text[n + 1], text[n + 2], text[n + 3], text[n + 4], text[n + 5], text[n + 6] = a, b, c, d, e, f
+  local text, n = self.text, self.n
+  text[n + 1] = a
+  if b == nil then self.n = n + 1 return end
+  text[n + 2], text[n + 3], text[n + 4], text[n + 5], text[n + 6] = b, c, d, e, f
+  self.n = #text
 end
 
 function Buffer:part(p)
@@ -113,9 +117,9 @@ function Buffer:part(p)
 end
 
 function Buffer:flush()
-  if #self.text > 0 then
-    self.parts[#self.parts + 1] = table.concat(self.text)
-    self.text = {}
+  if self.n > 0 then
+    self.parts[#self.parts + 1] = table.concat(self.text, "", 1, self.n)
+    self.text, self.n = {}, 0
   end
 end
 
@@ -124,7 +128,7 @@ end
 -- Returns the list of parts: strings, and whatever on_document passed to
 -- buffer:part (adjacent strings are merged).
 function json.encode_parts(value, spec, on_document)
-  local out = setmetatable({ text = {}, parts = {} }, Buffer)
+  local out = setmetatable({ text = {}, n = 0, parts = {} }, Buffer)
   write_value(out, value, spec, on_document)
   out:flush()
   return out.parts

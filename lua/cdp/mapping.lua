@@ -101,8 +101,14 @@ end
 
 local map_value
 
+-- ordered_names' answers by spec table: a mapping's tables do not change
+-- once made, and the sort would otherwise run for every object of every record.
+local ORDERED = setmetatable({}, { __mode = "k" })
+
 -- Field names in schema order (then by name), so problems come in field order.
 local function ordered_names(spec, object_schema)
+  local cached = ORDERED[spec]
+  if cached and cached.schema == object_schema then return cached.names end
   local names = {}
   for name in pairs(spec) do names[#names + 1] = name end
   local by_name = object_schema and object_schema.by_name or {}
@@ -112,6 +118,7 @@ local function ordered_names(spec, object_schema)
     if ia ~= ib then return ia < ib end
     return tostring(a) < tostring(b)
   end)
+  ORDERED[spec] = { schema = object_schema, names = names }
   return names
 end
 
