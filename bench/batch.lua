@@ -3,8 +3,8 @@
 -- --parallel-max 8` (the limit). bench/run.lua drives it:
 --
 --   local batch = require "batch"
---   batch.generate(dir, n, opts)   -- dir/mapping.lua (examples/ekyc-mapping.lua),
---                                  -- dir/input.csv, dir/images/ (or examples/generate.lua's)
+--   batch.generate(dir, n, opts)   -- dir/mapping.lua (examples/ekyc-mapping.lua), dir/input.csv,
+--                                  -- dir/images/: examples/generate.lua's, else our own
 --   batch.prerender(dir)           -- dir/bodies/NNNNN.json: the exact onboarding bodies
 --   batch.curl(dir, sb, token, parallel)   -> seconds, answers with HTTP 200
 --   batch.submit(dir, envfile, abi, parallel, journal) -> seconds, exit status, output
@@ -34,12 +34,11 @@ local FIRST = { "Amal", "Bilal", "Chen", "Dana", "Esra", "Farid", "Gita", "Hamza
 local LAST = { "Rahman", "Masih", "Nair", "Haddad", "Kapoor", "Saleh", "Tan", "Okafor", "Yilmaz", "Silva" }
 local NATIONS = { "India", "Pakistan", "Philippines", "Egypt", "Jordan", "Bangladesh", "Nepal", "Sri Lanka" }
 
---- N records in the columns of examples/ekyc-export.csv, each with a fresh
+-- N records in the columns of examples/ekyc-export.csv, each with a fresh
 -- Emirates ID (7849 + 11 digits: never one of the sandbox's 7840000000xxxxx
 -- triggers), pointing at `opts.sets` image sets (default 8) of
 -- `opts.image_kib` KiB per image (default 64), random bytes behind a JPEG signature.
-function M.generate(dir, n, opts)
-  opts = opts or {}
+local function own_generate(dir, n, opts)
   local sets, kib = opts.sets or 8, opts.image_kib or 64
   sh("mkdir -p " .. quote(dir .. "/images"))
   sh(("cp examples/ekyc-mapping.lua %s"):format(quote(dir .. "/mapping.lua")))
@@ -68,6 +67,21 @@ function M.generate(dir, n, opts)
     }, ",")
   end
   write(dir .. "/input.csv", table.concat(rows, "\n") .. "\n")
+end
+
+--- dir/mapping.lua and dir/input.csv with `n` records. examples/generate.lua
+-- makes them where it exists (small distinct JPEGs per record, seed 7);
+-- otherwise the generator above. Returns which one was used.
+function M.generate(dir, n, opts)
+  opts = opts or {}
+  if not opts.own and io.open("examples/generate.lua", "r") then
+    sh(("lua5.4 examples/generate.lua --count %d --out %s --seed 7 >/dev/null"):format(n, quote(dir)))
+    sh(("cp %s %s && mv %s %s"):format(quote(dir .. "/ekyc-mapping.lua"), quote(dir .. "/mapping.lua"),
+      quote(dir .. "/records.csv"), quote(dir .. "/input.csv")))
+    return "examples/generate.lua"
+  end
+  own_generate(dir, n, opts)
+  return ("bench/batch.lua, 3 x %d KiB images"):format(opts.image_kib or 64)
 end
 
 -- Base64 of a file by openssl (not the SDK's encoder), once per path.

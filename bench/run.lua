@@ -17,7 +17,7 @@ local batch = require "batch"
 
 local TOP = os.getenv("PWD") or "."
 local BUILD = os.getenv("BENCH_BUILD") or "build/bench"
-local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 400
+local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 1000
 local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
 local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 3
@@ -97,7 +97,7 @@ local function bench_b64()
 end
 
 -- A sandbox and its settings file (0600: secrets reach children through it).
-local sb, tmp, envfile, stop_fixed
+local sb, tmp, envfile, stop_fixed, batch_source
 local ids = 784199600000000
 local function next_id()
   ids = ids + 1
@@ -223,8 +223,10 @@ end
 
 local function bench_batch(token)
   local dir = tmp .. "/batch"
-  progress("4: %d records, images 3 x 64 KiB; pre-rendering the bodies", RECORDS)
-  batch.generate(dir, RECORDS)
+  progress("4: generating %d records", RECORDS)
+  local source = batch.generate(dir, RECORDS, { own = os.getenv("BENCH_OWN_RECORDS") == "1" })
+  progress("4: %d records by %s; pre-rendering the bodies", RECORDS, source)
+  batch_source = source
   local count = batch.prerender(dir)
   assert(count == RECORDS, "pre-rendered " .. count .. " of " .. RECORDS)
   local parallel_ok = {}
@@ -350,5 +352,5 @@ end
 print(("rows: 1 MB/s vs OpenSSL's EVP_EncodeBlock; 2 time per lookup vs raw libcurl on one kept-alive "
   .. "connection, both against the sandbox (HTTPS) and against a plain nginx answering fixed bodies (HTTPS); "
   .. "3 peak RSS difference, ratio = streamed / naive peak; 4 records/s vs curl --parallel --parallel-max 8 "
-  .. "posting the pre-rendered bodies; 5 password + refresh grants at the sandbox. %s"):format(
-  os.date("!%Y-%m-%d %H:%M UTC")))
+  .. "posting the pre-rendered bodies (%d records by %s); 5 password + refresh grants at the sandbox. %s"):format(
+  RECORDS, batch_source or "-", os.date("!%Y-%m-%d %H:%M UTC")))
