@@ -1,4 +1,5 @@
 #include "body.h"
+#include "regfile.h"
 #include "b64.h"
 
 #include <errno.h>
@@ -108,21 +109,10 @@ int cdp_body_add_memory_b64(cdp_body *b, const void *data, size_t len)
 int cdp_body_add_file_b64(cdp_body *b, const char *path, char *err, size_t errlen)
 {
     struct stat st;
-    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer; it is
-     * refused below, as everything that is not a regular file. (Reads of a
-     * regular file do not heed the flag.) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    int saved = 0;
-    if (fd < 0 || fstat(fd, &st) != 0)
-        saved = errno;
-    else if (S_ISDIR(st.st_mode))
-        saved = EISDIR;
-    else if (!S_ISREG(st.st_mode))
-        saved = EINVAL;
-    if (saved != 0) {
+    int fd = cdp_open_regular(path, &st);
+    if (fd < 0) {
+        int saved = errno;
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
-        if (fd >= 0)
-            close(fd);
         errno = saved;
         return -1;
     }

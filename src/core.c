@@ -8,6 +8,7 @@
 #include "lbatch.h"
 #include "lclient.h"
 #include "ngxshare.h"
+#include "regfile.h"
 #include "sys.h"
 
 #define CDP_CORE_VERSION "0.1.0"
@@ -40,7 +41,32 @@ static int l_sha256_file(lua_State *L)
     return 2;
 }
 
+/* core.file_head(path, n) -> the first n (at most 64) bytes | nil, message:
+ * a document file, refused unless it is a regular file (a FIFO would block
+ * io.open until a writer came). */
+static int l_file_head(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 0 && n <= 64, 2, "0 to 64 bytes");
+    struct stat st;
+    char buf[64];
+    int fd = cdp_open_regular(path, &st);
+    ssize_t got = fd < 0 ? -1 : read(fd, buf, (size_t)n);
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    if (got < 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(saved));
+        return 2;
+    }
+    lua_pushlstring(L, buf, (size_t)got);
+    return 1;
+}
+
 static const luaL_Reg core_functions[] = {
+    {"file_head", l_file_head},
     {"sha256", l_sha256},
     {"sha256_file", l_sha256_file},
     {NULL, NULL},

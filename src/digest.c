@@ -1,4 +1,5 @@
 #include "digest.h"
+#include "regfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,9 +35,17 @@ int cdp_sha256_file_hex(const char *path, char *hex, long long *size)
     unsigned int n = 0;
     long long total = 0;
     int rc = -1, saved = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    struct stat st;
+    int fd = cdp_open_regular(path, &st);
+    if (fd < 0)
         return -1;
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
         saved = ENOMEM;

@@ -58,10 +58,9 @@ end
 -- Returns true, or nil and a message without the document's bytes.
 function Document:check()
   if self.kind == "file" then
-    local f, err = io.open(self.path, "rb")
-    if not f then return nil, "cannot read " .. tostring(err) end
-    local head = f:read(8) or ""
-    f:close()
+    -- Not io.open: a FIFO would block it; only regular files are documents.
+    local head, err = core.file_head(self.path, 8)
+    if not head then return nil, "cannot read " .. tostring(err) end
     if head == "" then return nil, "file is empty: " .. self.path end
     if not self.content_type then
       self.content_type = document.sniff(head)
