@@ -253,3 +253,11 @@ size_t cdp_body_read(cdp_body *b, char *buf, size_t n)
         b->high_water = b->pos;
     return copied;
 }
+
+const char *cdp_body_single_text(const cdp_body *b, size_t *len)
+{
+    if (b->nparts != 1 || b->parts[0].kind != PART_TEXT)
+        return NULL;
+    *len = (size_t)b->parts[0].in_len;
+    return (const char *)b->parts[0].data;
+}

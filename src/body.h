@@ -38,6 +38,10 @@ void cdp_body_restart(cdp_body *b);
  * the body left in this attempt. */
 uint64_t cdp_body_high_water(const cdp_body *b);
 
+/* A body of exactly one text part: that text (not copied) and its length;
+ * otherwise NULL. Lets a small request go out in one piece. */
+const char *cdp_body_single_text(const cdp_body *b, size_t *len);
+
 /* Why the last read failed, or "". */
 const char *cdp_body_error(const cdp_body *b);
 

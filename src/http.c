@@ -13,6 +13,7 @@ struct cdp_http {
     size_t max_response;
     long connects;
     int too_large;
+    int out_of_memory; /* on_write could not grow the response buffer */
     int send_once;
     cdp_body *body;       /* the transfer in progress */
     cdp_http_result *res;
@@ -42,8 +43,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
         while (cap < res->len + n + 1)
             cap *= 2;
         char *grown = malloc(cap);
-        if (grown == NULL)
+        if (grown == NULL) {
+            h->out_of_memory = 1;
             return 0;
+        }
         /* Not realloc: the old buffer may hold a token; wipe it before freeing. */
         if (res->body != NULL) {
             memcpy(grown, res->body, res->len);
@@ -249,8 +252,12 @@ static void free_headers(struct curl_slist *list)
 /* Back to idle: the header lines (they may hold a token) are wiped and freed. */
 static void transfer_reset(cdp_http *h)
 {
-    if (h->curl != NULL)
+    if (h->curl != NULL) {
+        /* No pointer into the caller's memory outlives the transfer (a
+         * duplicate made later would copy it). */
         curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+    }
     free_headers(h->headers);
     h->headers = NULL;
     h->res = NULL;
@@ -288,12 +295,23 @@ int cdp_http_begin(cdp_http *h, const char *method, const char *url,
     }
     h->errbuf[0] = '\0';
     h->too_large = 0;
+    h->out_of_memory = 0;
     h->res = res;
     h->body = body;
     h->send_once = send_once;
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
-    if (body != NULL) {
+    size_t text_len = 0;
+    const char *text = body != NULL && !send_once ? cdp_body_single_text(body, &text_len) : NULL;
+    if (text != NULL) {
+        /* A small idempotent body (a lookup) goes out with the headers in
+         * one write; libcurl may re-send it by itself, which is harmless. */
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)text_len);
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, text);
+        h->body = NULL;
+    } else if (body != NULL) {
+        /* Streamed through on_read; POSTFIELDS NULL so that libcurl reads. */
+        curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
         curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cdp_body_length(body));
     } else {
@@ -332,7 +350,10 @@ int cdp_http_finish(cdp_http *h, long curl_code)
         }
         return 0;
     }
-    if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (h->out_of_memory) {
+        res->fail = CDP_HTTP_INTERNAL;
+        snprintf(res->message, sizeof res->message, "out of memory for the response");
+    } else if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         res->fail = CDP_HTTP_TOO_LARGE;
         snprintf(res->message, sizeof res->message, "response larger than %zu bytes", h->max_response);
     } else if (rc == CURLE_SEND_FAIL_REWIND) {
