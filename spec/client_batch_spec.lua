@@ -169,6 +169,11 @@ describe("client:batch", function()
 
   it("refuses misuse", function()
     local c = client_for(sb)
+    -- A URL that libcurl would read differently (cut at a NUL) is refused in C.
+    assert.has_error(function() c._core:request("GET", "https://127.0.0.1/a\0b") end)
+    local raw = require("cdp.core").batch(c._core, 1)
+    assert.has_error(function() raw:start("GET", "https://127.0.0.1/a b") end)
+    raw:close()
     assert.has_error(function() c:batch(0) end)
     assert.has_error(function() c:batch(65) end)
     local b = c:batch(1)

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "lopts.h"
 #include "secret.h"
+#include "wirecheck.h"
 #include "token.h"
 
 #include <errno.h>
@@ -242,7 +243,10 @@ static int l_request(lua_State *L)
 {
     lclient *c = check_client(L);
     const char *method = luaL_checkstring(L, 2);
-    const char *url = luaL_checkstring(L, 3);
+    size_t url_len;
+    const char *url = luaL_checklstring(L, 3, &url_len);
+    /* As libcurl will read it: an embedded NUL would cut it short unseen. */
+    luaL_argcheck(L, cdp_url_ok(url, url_len), 3, "an http(s) URL without spaces or control bytes expected");
     int has_body = !lua_isnoneornil(L, 4);
     if (has_body)
         luaL_checktype(L, 4, LUA_TTABLE);
