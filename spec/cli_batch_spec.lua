@@ -3,24 +3,15 @@
 -- faults while 8 records are in flight, and Ctrl-C.
 local cjson = require "cjson"
 local sandbox = require "helpers.sandbox"
-local records = require "cdp.records"
 local files = require "helpers.files"
 
-local LUA = os.getenv("CDP_LUA") or "lua5.4"
+local runner = require "helpers.cli"
+local LUA = runner.LUA
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local shell_quote, tmp, read = files.quote, files.tmpname, files.read
 
-local function env_prefix(sb)
-  local parts = {}
-  for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. shell_quote(v) end
-  table.sort(parts)
-  return "env " .. table.concat(parts, " ") .. " "
-end
-
-local function exit_code(ok, how, code)
-  if type(ok) == "number" then return math.floor(ok / 256) end  -- Lua 5.1's os.execute
-  return (how == "exit" or how == nil) and code or 128 + code
-end
+local report_rows = runner.report_rows
+local function cli(sb, args) return runner.run(sb.env, args) end
 
 -- Generate `count` records with their images into a fresh directory;
 -- returns the directory and the input file. The example mapping is copied
@@ -29,22 +20,8 @@ local function generate(count)
   local dir = tmp(".gen")
   local ok, how, code = os.execute(("%s examples/generate.lua --count %d --out %s >/dev/null")
     :format(LUA, count, dir))
-  assert.equal(0, exit_code(ok, how, code), "examples/generate.lua failed")
+  assert.equal(0, runner.exit_code(ok, how, code), "examples/generate.lua failed")
   return dir, dir .. "/records.csv"
-end
-
-local function cli(sb, args)
-  local out = tmp(".out")
-  local code = exit_code(os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard " .. args .. " >" .. out .. " 2>&1"))
-  local text = read(out) or ""
-  os.remove(out)
-  return code, text
-end
-
-local function report_rows(path)
-  local rows = {}
-  for _, rec in records.each(path) do rows[#rows + 1] = rec.fields end
-  return rows
 end
 
 -- Lines of the journal with event "end", by key.
@@ -120,8 +97,8 @@ describe("cdp-onboard submit --parallel", function()
     -- From the 301st onboarding on, 8 are created and their answers hang:
     -- the CLI is killed while all 8 slots wait.
     sb:fault { path = ONBOARD, kind = "delay", delay = 60, when = "after", count = 8, skip = 300 }
-    os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. input
-      .. " --parallel 8 --journal " .. journal .. " >/dev/null 2>&1 & echo $! >" .. pidfile)
+    os.execute(runner.command(sb.env, "submit " .. MAPPING .. " " .. input
+      .. " --parallel 8 --journal " .. journal .. " >/dev/null 2>&1 & echo $! >" .. pidfile))
     local pid = tonumber(read(pidfile))
     os.remove(pidfile)
     wait_until(function() return (sb:counters().faults.fired[ONBOARD] or 0) >= 8 end, "8 hanging onboardings")
@@ -195,8 +172,8 @@ describe("cdp-onboard submit --parallel", function()
     local journal, out, pidfile, rcfile = tmp(".jsonl"), tmp(".out"), tmp(".pid"), tmp(".rc")
     -- From the 41st onboarding on, 4 are created and answer after 2 s: Ctrl-C arrives meanwhile.
     sb:fault { path = ONBOARD, kind = "delay", delay = 2, when = "after", count = 4, skip = 40 }
-    local command = env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. input
-      .. " --parallel 4 --journal " .. journal .. " >" .. out .. " 2>&1"
+    local command = runner.command(sb.env, "submit " .. MAPPING .. " " .. input
+      .. " --parallel 4 --journal " .. journal .. " >" .. out .. " 2>&1")
     os.execute("sh -c " .. shell_quote(command .. " & echo $! >" .. pidfile .. "; wait $!; echo $? >" .. rcfile)
       .. " >/dev/null 2>&1 &")
     wait_until(function()

@@ -6,10 +6,10 @@
 -- against a spec sandbox; the CLI runs as a child under the spec's Lua.
 local cjson = require "cjson"
 local sandbox = require "helpers.sandbox"
-local records = require "cdp.records"
 local files = require "helpers.files"
 
-local LUA = os.getenv("CDP_LUA") or "lua5.4"
+local runner = require "helpers.cli"
+local LUA = runner.LUA
 local MAPPING = "examples/ekyc-mapping.lua"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local quote, tmp, read = files.quote, files.tmpname, files.read
@@ -55,28 +55,13 @@ local function csv(lines, eol)
 end
 
 -- Run the CLI; returns exit code and output (stdout and stderr).
-local function cli(env, args)
-  local parts = {}
-  for k, v in pairs(env or {}) do parts[#parts + 1] = k .. "=" .. quote(v) end
-  table.sort(parts)
-  local out = tmp(".out")
-  local ok, how, code = os.execute("env -u CDP_BASE_URL " .. table.concat(parts, " ") .. " " .. LUA
-    .. " bin/cdp-onboard " .. args .. " >" .. out .. " 2>&1")
-  local text = read(out) or ""
-  os.remove(out)
-  if type(ok) == "number" then code = math.floor(ok / 256) end  -- Lua 5.1's os.execute
-  return (how == "exit" or how == nil) and code or 128 + code, text
-end
+local cli = runner.run
 
 local function check(input, mapping)
   return cli({}, ("check %s %s"):format(quote(mapping or MAPPING), quote(input)))
 end
 
-local function report_rows(path)
-  local rows = {}
-  for _, r in records.each(path) do rows[#rows + 1] = r.fields end
-  return rows
-end
+local report_rows = runner.report_rows
 
 -- The report's lines in the order check prints them: problems, then the summary.
 local function lines_of(out)

@@ -3,9 +3,8 @@
 -- spec's own Lua (CDP_LUA).
 local cjson = require "cjson"
 local sandbox = require "helpers.sandbox"
-local records = require "cdp.records"
 
-local LUA = os.getenv("CDP_LUA") or "lua5.4"
+local runner = require "helpers.cli"
 local MAPPING, INPUT = "examples/ekyc-mapping.lua", "examples/ekyc-export.csv"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local VALID = 7  -- records of the example that map and validate (8, 9, 10 do not)
@@ -13,30 +12,11 @@ local VALID = 7  -- records of the example that map and validate (8, 9, 10 do no
 local files = require "helpers.files"
 local shell_quote, tmp, read = files.quote, files.tmpname, files.read
 
-local function env_prefix(sb)
-  local parts = {}
-  for k, v in pairs(sb.env) do parts[#parts + 1] = k .. "=" .. shell_quote(v) end
-  table.sort(parts)
-  return "env " .. table.concat(parts, " ") .. " "
-end
+local report_rows = runner.report_rows
+local function cli(sb, args) return runner.run(sb.env, args) end
 
 
 -- Run the CLI; returns exit code and output (stdout and stderr).
-local function cli(sb, args)
-  local out = tmp(".out")
-  local ok, how, code = os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard " .. args .. " >" .. out .. " 2>&1")
-  local text = read(out) or ""
-  os.remove(out)
-  if type(ok) == "number" then code = math.floor(ok / 256) end  -- Lua 5.1's os.execute
-  return (how == "exit" or how == nil) and code or 128 + code, text
-end
-
-local function report_rows(path)
-  local rows = {}
-  for _, rec in records.each(path) do rows[#rows + 1] = rec.fields end
-  return rows
-end
-
 -- Every valid record of the example created exactly once, none re-sent.
 local function assert_created_once(sb)
   local c = sb:counters()
@@ -95,8 +75,8 @@ describe("cdp-onboard submit", function()
     -- Record 3 is created, then its answer hangs: the CLI is killed while it waits.
     sb:fault { path = ONBOARD, kind = "delay", delay = 30, when = "after", count = 1, skip = 2 }
     local pidfile = tmp(".pid")
-    os.execute(env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. INPUT
-      .. " --journal " .. journal .. " >/dev/null 2>&1 & echo $! >" .. pidfile)
+    os.execute(runner.command(sb.env, "submit " .. MAPPING .. " " .. INPUT
+      .. " --journal " .. journal .. " >/dev/null 2>&1 & echo $! >" .. pidfile))
     local pid = tonumber(read(pidfile))
     os.remove(pidfile)
     local waited = 0
@@ -159,8 +139,8 @@ describe("cdp-onboard submit", function()
     local journal, out, pidfile, rcfile = tmp(".jsonl"), tmp(".out"), tmp(".pid"), tmp(".rc")
     -- Record 2 is created and its answer takes 2 s: Ctrl-C arrives meanwhile.
     sb:fault { path = ONBOARD, kind = "delay", delay = 2, when = "after", count = 1, skip = 1 }
-    local command = env_prefix(sb) .. LUA .. " bin/cdp-onboard submit " .. MAPPING .. " " .. INPUT
-      .. " --journal " .. journal .. " >" .. out .. " 2>&1"
+    local command = runner.command(sb.env, "submit " .. MAPPING .. " " .. INPUT
+      .. " --journal " .. journal .. " >" .. out .. " 2>&1")
     os.execute("sh -c " .. shell_quote(command .. " & echo $! >" .. pidfile .. "; wait $!; echo $? >" .. rcfile)
       .. " >/dev/null 2>&1 &")
     local waited = 0
