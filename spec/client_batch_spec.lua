@@ -8,14 +8,7 @@ local run = require "cdp.cli.records"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local LOOKUP = "/caas/api/v2/customer/validate"
 
-local function client_for(sb, extra)
-  local e = sb.env
-  local opts = { base_url = sb.base_url, ca_file = sb.ca_file, client_id = e.CDP_CLIENT_ID,
-                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
-                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE, backoff = 0.01 }
-  for k, v in pairs(extra or {}) do opts[k] = v end
-  return cdp.client(opts)
-end
+local function client_for(sb, extra) return sb:client(extra) end
 
 -- The example export's valid customers (records 8-10 are wrong on purpose).
 local function example_customers()

@@ -9,14 +9,7 @@ local cjson = require "cjson"
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
 local IMAGES = "examples/images/"
 
-local function client_for(sb, extra)
-  local e = sb.env
-  local opts = { base_url = sb.base_url, ca_file = sb.ca_file, client_id = e.CDP_CLIENT_ID,
-                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
-                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE, backoff = 0.01 }
-  for k, v in pairs(extra or {}) do opts[k] = v end
-  return cdp.client(opts)
-end
+local function client_for(sb, extra) return sb:client(extra) end
 
 -- cdp.customer(t) -> customer | nil, err: the customer engineer's module.
 local has_customer = type(cdp.customer) == "function"

@@ -1,19 +1,11 @@
 -- The client's token handling against the sandbox over HTTPS: one grant and
 -- one connection for many calls, refresh ahead of expiry, fallbacks, 401s.
 local sandbox = require "helpers.sandbox"
-local cdp = require "cdp"
 local core = require "cdp.core"
 
 local TOKEN = "/auth/realms/cdp/protocol/openid-connect/token"
 
-local function client_for(sb, extra)
-  local e = sb.env
-  local opts = { base_url = sb.base_url, ca_file = sb.ca_file, client_id = e.CDP_CLIENT_ID,
-                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
-                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE }
-  for k, v in pairs(extra or {}) do opts[k] = v end
-  return cdp.client(opts)
-end
+local function client_for(sb, extra) return sb:client(extra) end
 
 local function n(v) return v or 0 end
 

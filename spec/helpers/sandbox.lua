@@ -11,6 +11,7 @@
 --   sb.base_url, sb.ca_file (nil with http = true), sb.dir, sb.port, sb.pid (nginx master)
 --   sb.env        -- CDP_BASE_URL, CDP_CLIENT_ID, CDP_CLIENT_SECRET, CDP_USERNAME,
 --                 -- CDP_PASSWORD, CDP_SCOPE, CDP_CA_FILE
+--   sb:client(extra) -- a cdp.client for it (backoff 0.01; extra overrides options)
 --   sb:counters() -- decoded JSON of GET /__sandbox/counters (shape below)
 --   sb:reset()    -- zero counters and disarm faults; sb:reset{ customers = true, tokens = true }
 --                 -- also forgets customers / tokens
@@ -154,6 +155,17 @@ function Sandbox:admin(method, path, body)
   local res = self:request{ method = method, path = "/__sandbox/" .. path,
     body = body and cjson.encode(body) or nil, headers = { ["Content-Type"] = "application/json" } }
   return res.json, res
+end
+
+--- A cdp.client for this sandbox (backoff 0.01 s unless `extra` says
+-- otherwise; `extra` overrides or adds any option).
+function Sandbox:client(extra)
+  local e = self.env
+  local opts = { base_url = self.base_url, ca_file = self.ca_file, client_id = e.CDP_CLIENT_ID,
+                 client_secret = e.CDP_CLIENT_SECRET, username = e.CDP_USERNAME,
+                 password = e.CDP_PASSWORD, scope = e.CDP_SCOPE, backoff = 0.01 }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return require("cdp").client(opts)
 end
 
 function Sandbox:counters()
