@@ -138,6 +138,9 @@ static int l_batch_new(lua_State *L)
     if (b->multi == NULL)
         return luaL_error(L, "core.batch: curl_multi_init failed");
     curl_multi_setopt(b->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
+    /* The cache keeps n connections even while few transfers are added
+     * (libcurl sizes it by the handles added at the time, closing the rest). */
+    curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)n);
     for (int i = 0; i < n; i++) {
         char err[256];
         slot *s = &b->slots[i];

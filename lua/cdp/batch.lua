@@ -141,20 +141,22 @@ end
 function Batch:wait(timeout)
   if self.multi == nil then error("batch:wait: the batch is closed", 2) end
   local deadline = core.monotonic() + (timeout or math.huge)
+  -- At least one pass: wait(0) collects what has ended without blocking.
   while #self.ended == 0 and self.tasks > 0 do
     local now = core.monotonic()
     local next_at = self:_wake(now)
-    if #self.ended > 0 or now >= deadline then break end
-    local budget = math.min(deadline, next_at or math.huge) - now
+    if #self.ended > 0 then break end
+    local budget = math.max(0, math.min(deadline, next_at or math.huge, now + 1) - now)
     if self.multi:active() == 0 then
-      core.sleep(math.max(0, math.min(budget, 1)))  -- every task is pausing
+      core.sleep(budget)  -- every task is pausing
     else
-      for _, e in ipairs(self.multi:wait(math.max(0, math.min(budget, 1)))) do
+      for _, e in ipairs(self.multi:wait(budget)) do
         local co = self.waiting[e[1]]
         self.waiting[e[1]] = nil
         self:_step(co, e[2] or nil, e[3])
       end
     end
+    if core.monotonic() >= deadline then break end
   end
   local ended = self.ended
   self.ended = {}

@@ -237,7 +237,10 @@ function submit.run(args)
     for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
     for _, r in ipairs(starting) do b:spawn(record_task, j, r[1], r[2], r[3], r[4]) end
     if b:running() == 0 and (exhausted or interrupted or stop_error) then break end
-    done = write_outcomes(b:wait(0.25))
+    local ended = b:wait(0.25)
+    -- Whatever else has ended by now joins this round (one fsync for all).
+    for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
+    done = write_outcomes(ended)
   end
   b:close()
   shown:finish()
