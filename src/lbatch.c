@@ -352,13 +352,6 @@ static int l_active(lua_State *L)
     return 1;
 }
 
-static int l_size(lua_State *L)
-{
-    lbatch *b = check_batch(L);
-    lua_pushinteger(L, b->n);
-    return 1;
-}
-
 static int l_close(lua_State *L)
 {
     lbatch *b = luaL_checkudata(L, 1, BATCH_MT);
@@ -376,7 +369,6 @@ static const luaL_Reg batch_methods[] = {
     {"start", l_start},
     {"wait", l_wait},
     {"active", l_active},
-    {"size", l_size},
     {"close", l_close},
     {NULL, NULL},
 };
