@@ -178,6 +178,35 @@ describe("cdp.client onboarding", function()
     assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
   end)
 
+  -- Validation checked the files; the C core opens them again when it builds
+  -- the body, and must refuse one removed or emptied in between.
+  for _, change in ipairs({ "removed", "emptied" }) do
+    it("refuses, unsent, a document " .. change .. " after validation", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      assert(os.execute("mkdir " .. dir))
+      local copy = dir .. "/front.jpg"
+      assert(os.execute(("cp %sid-front.jpg %s"):format(IMAGES, copy)))
+      local t = simple_example("784199554586093")
+      t.id_details[1].id_front = cdp.file(copy)
+      local built = assert(cdp.customer(t))
+      if change == "removed" then
+        assert(os.remove(copy))
+      else
+        assert(io.open(copy, "wb")):close()
+      end
+      local data, err = c:onboard(built)
+      os.remove(copy)
+      os.remove(dir)
+      assert.is_nil(data)
+      assert.are.equal("validation", err.kind)
+      local expected = change == "removed" and "document: cannot read " .. copy .. ": No such file or directory"
+        or "document: file is empty: " .. copy
+      assert.are.equal(expected, err.message)
+      assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
+    end)
+  end
+
   for _, kind in ipairs({ "502", "reset", "truncate", "invalid_json" }) do
     it("reconciles an onboarding hit by " .. kind .. " after it was processed: one customer, marked", function()
       local t = simple_example("784199554586093")

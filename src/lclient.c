@@ -106,9 +106,17 @@ int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
                 if (path == NULL)
                     return luaL_error(L, "parts[%d]: a file document needs a path", (int)i);
                 char err[512];
+                uint64_t before = cdp_body_length(body);
                 if (cdp_body_add_file_b64(body, path, err, sizeof err) != 0) {
                     lua_pop(L, 1);
                     lua_pushstring(L, err);
+                    return -1;
+                }
+                /* Opened here, just before sending, so a document emptied
+                 * since validation is refused with nothing sent. */
+                if (cdp_body_length(body) == before) {
+                    lua_pop(L, 1);
+                    lua_pushfstring(L, "file is empty: %s", path);
                     return -1;
                 }
             } else if (kind != NULL && strcmp(kind, "bytes") == 0) {

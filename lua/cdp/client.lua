@@ -503,13 +503,9 @@ end
 function Client:onboard(customer)
   local built, verr = build(customer)
   if not built then return nil, verr end
+  -- Validation checked the documents; the C core opens each file again just
+  -- before sending and refuses one gone or emptied since, with nothing sent.
   local parts = built:parts()
-  for _, part in ipairs(parts) do
-    if type(part) == "table" and type(part.check) == "function" then
-      local ok, why = part:check()
-      if not ok then return nil, errors.new{ kind = "validation", message = "document: " .. why } end
-    end
-  end
   local url = self.base_url .. client.paths.onboard
   local attempt = 0
   while true do
