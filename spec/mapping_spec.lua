@@ -108,6 +108,34 @@ describe("cdp.mapping", function()
     assert.same({ { path = "rules[1]", message = "gender Other needs a manual check" } }, err.errors)
   end)
 
+  it("reports problems inside a second list item at its own path, once per field", function()
+    local two_ids = m.new {
+      first_name = "Name",
+      id_details = {
+        { id_type = 4, id_number = "EID", issued_on = m.date("Issued", "%d/%m/%Y") },
+        { id_type = 1, id_number = "Passport", issued_on = m.date("Passport issued", "%d %b %Y") },
+      },
+    }
+    local t, problems = two_ids:map({ Name = "Ana", EID = "784199001234567", Issued = "01/02/2020",
+      Passport = "N123", ["Passport issued"] = "31 Feb 2020" })
+    assert.is_nil(t)
+    assert.same({ { path = "id_details[2].issued_on",
+      message = 'column "Passport issued": "31 Feb 2020" is not a date in the form %d %b %Y' } }, problems)
+    t = assert(two_ids:map({ Name = "Ana", EID = " 784199001234567 ", Issued = "01/02/2020",
+      Passport = "N123", ["Passport issued"] = "14 MAR 2019" }))
+    assert.same({ { id_type = 4, id_number = "784199001234567", issued_on = "2020-02-01" },
+      { id_type = 1, id_number = "N123", issued_on = "2019-03-14" } }, t.id_details)
+  end)
+
+  it("splits a full name per record: the next record's parts are its own", function()
+    local names = m.new { first_name = m.name("N", "first"), middle_name = m.name("N", "middle"),
+      last_name = m.name("N", "last") }
+    local a = assert(names:map({ N = "Irfan Manakkat Thekke Purayil" }))
+    local b = assert(names:map({ N = "Ana Silva" }))
+    assert.same({ first_name = "Irfan", middle_name = "Manakkat Thekke", last_name = "Purayil" }, a)
+    assert.same({ first_name = "Ana", last_name = "Silva" }, b)
+  end)
+
   it("names a column missing from the record", function()
     local _, err = mapping:build({ Ref = "R2" })
     assert.equal('no column "Name" in the record', err.errors[1].message)

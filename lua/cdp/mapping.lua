@@ -61,11 +61,22 @@ local function is_constant(spec)
   return t == "number" or t == "boolean" or document.is(spec) or (t == "function" and CONSTANTS[spec] == true)
 end
 
+local byte = string.byte
+
+-- A cell's text without surrounding spaces. Most cells have none: two byte
+-- tests spare them the pattern (this runs for every field of every record).
+local function trim(v)
+  local first, last = byte(v, 1), byte(v, -1)
+  if first == nil then return v end
+  if first > 32 and last > 32 then return v end
+  return v:match("^%s*(.-)%s*$")
+end
+
 local function cell(record, column)
   local v = record[column]
   if v == nil then return nil, ("no column %s in the record"):format(quote(column)), true end
   if type(v) == "string" then
-    v = v:match("^%s*(.-)%s*$")
+    v = trim(v)
     if v == "" then return nil end
   end
   return v
@@ -79,6 +90,7 @@ local function text_cell(record, column)
   local v, err, missing = cell(record, column)
   if v == nil then return nil, err, missing end
   local t = type(v)
+  if t == "string" then return v end
   if t == "number" then
     if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return ("%.0f"):format(v) end
     return tostring(v)
@@ -86,31 +98,52 @@ local function text_cell(record, column)
     return tostring(v)
   elseif v == json.null then
     return nil
-  elseif t ~= "string" then
-    local what = t == "table" and (next(v) == nil and "an empty object or list"
-      or v[1] ~= nil and "a list" or "an object") or ("a " .. t)
-    return nil, ("column %s: %s where text is expected"):format(quote(column), what)
   end
-  return v
+  local what = t == "table" and (next(v) == nil and "an empty object or list"
+    or v[1] ~= nil and "a list" or "an object") or ("a " .. t)
+  return nil, ("column %s: %s where text is expected"):format(quote(column), what)
 end
 
+-- A field's path ("id_details[1].issued_on") is built only when a problem
+-- is reported or a nested value is entered: most fields are fine.
 local function join(path, name)
+  if name == nil then return path end
   if path == "" then return name end
   return path .. "." .. name
 end
 
-local map_value
+local ITEM_PATHS = {}  -- "id_details" -> { "id_details[1]", … }: the same few every record
 
--- ordered_names' answers by spec table: a mapping's tables do not change
--- once made, and the sort would otherwise run for every object of every record.
-local ORDERED = setmetatable({}, { __mode = "k" })
+local function item_path(path, i)
+  local paths = ITEM_PATHS[path]
+  if not paths then
+    paths = {}
+    ITEM_PATHS[path] = paths
+  end
+  local p = paths[i]
+  if not p then
+    p = ("%s[%d]"):format(path, i)
+    paths[i] = p
+  end
+  return p
+end
 
--- Field names in schema order (then by name), so problems come in field order.
-local function ordered_names(spec, object_schema)
-  local cached = ORDERED[spec]
-  if cached and cached.schema == object_schema then return cached.names end
+local function add_error(ctx, parent, name, message)
+  ctx.errors[#ctx.errors + 1] = { path = join(parent, name), message = message }
+end
+
+-- How each field of a spec table is mapped, worked out once per table: a
+-- mapping's tables do not change once made. Fields come in schema order
+-- (then by name), so problems come in field order.
+local PLANS = setmetatable({}, { __mode = "k" })
+
+local function plan_of(spec, object_schema, top)
+  local plan = PLANS[spec]
+  if plan and plan.schema == object_schema then return plan end
   local names = {}
-  for name in pairs(spec) do names[#names + 1] = name end
+  for name in pairs(spec) do
+    if not (top and META[name]) then names[#names + 1] = name end
+  end
   local by_name = object_schema and object_schema.by_name or {}
   table.sort(names, function(a, b)
     local fa, fb = by_name[a], by_name[b]
@@ -118,54 +151,79 @@ local function ordered_names(spec, object_schema)
     if ia ~= ib then return ia < ib end
     return tostring(a) < tostring(b)
   end)
-  ORDERED[spec] = { schema = object_schema, names = names }
-  return names
-end
-
-local function map_object(spec, record, ctx, path, object_schema)
-  local out, any = {}, false
-  for _, name in ipairs(ordered_names(spec, object_schema)) do
-    if not (path == "" and META[name]) then
-      local field = object_schema and object_schema.by_name and object_schema.by_name[name]
-      local v = map_value(spec[name], record, ctx, join(path, tostring(name)), field)
-      if v ~= nil then
-        out[name] = v
-        if not is_constant(spec[name]) then any = true end
-      end
+  plan = { schema = object_schema }
+  for i, name in ipairs(names) do
+    local value = spec[name]
+    local kind = type(value)
+    if kind == "table" then
+      kind = document.is(value) and "constant" or value[1] ~= nil and "list" or "object"
+    elseif kind ~= "string" and kind ~= "function" then
+      kind = "constant"
     end
+    plan[i] = { name = name, label = tostring(name), spec = value, kind = kind,
+      field = by_name[name], constant = is_constant(value) }
   end
-  return any and out or nil
+  PLANS[spec] = plan
+  return plan
 end
 
-function map_value(spec, record, ctx, path, field)
-  local t = type(spec)
-  if t == "string" then
+local map_object
+
+-- One field's value, or nil; problems go to ctx.errors at parent.label (at
+-- parent itself for a list's item, whose label is nil).
+local function map_field(kind, spec, record, ctx, parent, label, field)
+  if kind == "string" then
     local v, err, missing = cell(record, spec)
     if err then
-      ctx.errors[#ctx.errors + 1] = { path = path, message = err }
+      add_error(ctx, parent, label, err)
       if missing then ctx.missing_column = true end
     end
     return v
-  elseif t == "function" then
+  elseif kind == "function" then
     local ok, v, err = pcall(spec, record, ctx)
     if not ok then
-      ctx.errors[#ctx.errors + 1] = { path = path, message = "mapping raised an error: " .. tostring(v) }
+      add_error(ctx, parent, label, "mapping raised an error: " .. tostring(v))
       return nil
     end
-    if v == nil and err then ctx.errors[#ctx.errors + 1] = { path = path, message = tostring(err) } end
+    if v == nil and err then add_error(ctx, parent, label, tostring(err)) end
     return v
-  elseif t == "table" then
-    if document.is(spec) then return spec end
-    if spec[1] ~= nil then
-      local out = {}
-      for i, item in ipairs(spec) do
-        out[#out + 1] = map_value(item, record, ctx, ("%s[%d]"):format(path, i), field and field.items)
+  elseif kind == "list" then
+    local path, items, out = join(parent, label), field and field.items, {}
+    for i, item in ipairs(spec) do
+      local item_kind = type(item)
+      if item_kind == "table" then
+        item_kind = document.is(item) and "constant" or item[1] ~= nil and "list" or "object"
+      elseif item_kind ~= "string" and item_kind ~= "function" then
+        item_kind = "constant"
       end
-      return out
+      local v
+      if item_kind == "object" then
+        v = map_object(item, record, ctx, item_path(path, i), items)
+      else
+        v = map_field(item_kind, item, record, ctx, item_path(path, i), nil, items)
+      end
+      out[#out + 1] = v
     end
-    return map_object(spec, record, ctx, path, field)
+    return out
+  elseif kind == "object" then
+    return map_object(spec, record, ctx, join(parent, label), field)
   end
-  return spec  -- number, boolean: a constant
+  return spec  -- number, boolean, document: a constant
+end
+
+function map_object(spec, record, ctx, path, object_schema)
+  local plan = PLANS[spec]
+  if not plan or plan.schema ~= object_schema then plan = plan_of(spec, object_schema, path == "") end
+  local out, any = {}, false
+  for i = 1, #plan do
+    local entry = plan[i]
+    local v = map_field(entry.kind, entry.spec, record, ctx, path, entry.label, entry.field)
+    if v ~= nil then
+      out[entry.name] = v
+      if not entry.constant then any = true end
+    end
+  end
+  return any and out or nil
 end
 
 --- Make a mapping from a table of field specs (see the top of this file).
@@ -320,19 +378,23 @@ local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
 -- Only the named format is taken: "03/04/1990" is never guessed.
 function mapping.date(column, format)
   local pattern, order = date_pattern(format)
+  -- Which capture holds the year, the month and the day.
+  local at = {}
+  for i, spec in ipairs(order) do at[spec == "b" and "m" or spec] = i end
+  local month_by_name = format:find("%b", 1, true) ~= nil
+  local y_at, m_at, d_at = at.Y, at.m, at.d
   return function(record)
     local v, err = text_cell(record, column)
     if v == nil then return nil, err end
-    local got = { tostring(v):match(pattern) }
-    if #got == 3 then
-      local parts = {}
-      for i, spec in ipairs(order) do
-        if spec == "b" then parts.m = MONTHS[got[i]:lower()] else parts[spec] = tonumber(got[i]) end
-      end
-      local iso_date = parts.m and ("%04d-%02d-%02d"):format(parts.Y, parts.m, parts.d)
+    local c1, c2, c3 = v:match(pattern)
+    if c1 then
+      local got = { c1, c2, c3 }
+      local month = got[m_at]
+      if month_by_name then month = MONTHS[month:lower()] else month = tonumber(month) end
+      local iso_date = month and ("%04d-%02d-%02d"):format(tonumber(got[y_at]), month, tonumber(got[d_at]))
       if iso_date and validate.date(iso_date) then return iso_date end
     end
-    return nil, ("column %s: %s is not a date in the form %s"):format(quote(column), quote(tostring(v)), format)
+    return nil, ("column %s: %s is not a date in the form %s"):format(quote(column), quote(v), format)
   end
 end
 
@@ -364,11 +426,23 @@ function mapping.name(column, part)
   if part ~= "first" and part ~= "middle" and part ~= "last" then
     error("cdp.mapping.name: part must be first, middle or last", 2)
   end
-  return function(record)
-    local v, err = text_cell(record, column)
-    if v == nil then return nil, err end
-    local words = {}
-    for w in tostring(v):gmatch("%S+") do words[#words + 1] = w end
+  return function(record, ctx)
+    -- first, middle and last read the same column: split it once per record.
+    local cache = ctx and ctx.words
+    local words = cache and cache[column]
+    if not words then
+      local v, err = text_cell(record, column)
+      if v == nil then return nil, err end
+      words = {}
+      for w in v:gmatch("%S+") do words[#words + 1] = w end
+      if ctx then
+        if not cache then
+          cache = {}
+          ctx.words = cache
+        end
+        cache[column] = words
+      end
+    end
     if part == "first" then return words[1] end
     if #words < 2 then
       if part == "last" then return nil, ("column %s: a one-word name has no last name"):format(quote(column)) end
@@ -384,7 +458,9 @@ end
 -- record is input from elsewhere, and "../../home/x/.ssh/id_rsa" in it would
 -- otherwise be read and sent to the CDP.
 local function safe_path_part(column, v)
-  if v:sub(1, 1) == "/" or v:find("%z") or ("/" .. v .. "/"):find("/%.%./") then
+  -- Without "/" a name can climb out only by being "..".
+  local plain = not v:find("/", 1, true) and v ~= ".."
+  if v:find("%z") or (not plain and (v:sub(1, 1) == "/" or ("/" .. v .. "/"):find("/%.%./"))) then
     return nil, ("column %s: %s is not a file name inside the mapping's folder"):format(quote(column), quote(v))
   end
   return v
@@ -396,16 +472,19 @@ end
 -- with ".." is an error.
 function mapping.file(pattern, ...)
   local columns = { ... }
+  local unpack = table.unpack or unpack
   return function(record, ctx)
     local values = {}
-    for i, column in ipairs(columns) do
+    for i = 1, #columns do
+      local column = columns[i]
       local v, err = text_cell(record, column)
       if v == nil then return nil, err end
-      values[i], err = safe_path_part(column, tostring(v))
+      values[i], err = safe_path_part(column, v)
       if not values[i] then return nil, err end
     end
-    local path = pattern:format((table.unpack or unpack)(values))
-    if path:sub(1, 1) ~= "/" and ctx.base_dir and ctx.base_dir ~= "." then path = ctx.base_dir .. "/" .. path end
+    local path = pattern:format(unpack(values))
+    local base_dir = ctx and ctx.base_dir
+    if base_dir and base_dir ~= "." and byte(path, 1) ~= 47 then path = base_dir .. "/" .. path end  -- 47: "/"
     return document.file(path)
   end
 end
