@@ -19,12 +19,17 @@ local cjson = require "cjson.safe"
 
 local records = {}
 
--- One UTF-8 sequence at a time; no `utf8` library on LuaJIT.
-local function valid_utf8(s)
-  if not s:find("[\128-\255]") then return true end
+local byte, find, sub, concat = string.byte, string.find, string.sub, table.concat
+-- Lua 5.4's utf8.len is a strict C check (no surrogates, overlongs or code
+-- points above U+10FFFF): what it accepts, the loop below accepts too.
+-- LuaJIT has no `utf8` library, but compiles the loop well.
+local utf8_len = rawget(_G, "utf8") and utf8.len
+
+-- One UTF-8 sequence at a time: true, or false and the byte where a sequence fails.
+local function utf8_scan(s)
   local i, n = 1, #s
   while i <= n do
-    local c = s:byte(i)
+    local c = byte(s, i)
     local len, min
     if c < 0x80 then len = 1
     elseif c >= 0xC2 and c <= 0xDF then len, min = 2, 0x80
@@ -35,7 +40,7 @@ local function valid_utf8(s)
       if i + len - 1 > n then return false, i end
       local cp = c % (2 ^ (7 - len))
       for k = 1, len - 1 do
-        local b = s:byte(i + k)
+        local b = byte(s, i + k)
         if b < 0x80 or b > 0xBF then return false, i end
         cp = cp * 64 + (b - 0x80)
       end
@@ -45,65 +50,78 @@ local function valid_utf8(s)
   end
   return true
 end
+
+local valid_utf8 = utf8_scan
+if utf8_len then
+  valid_utf8 = function(s)
+    if utf8_len(s) then return true end
+    return utf8_scan(s)
+  end
+end
 records.valid_utf8 = valid_utf8
 
 local function strip_bom(line)
-  if line:sub(1, 3) == "\239\187\191" then return line:sub(4) end
+  if sub(line, 1, 3) == "\239\187\191" then return sub(line, 4) end
   return line
 end
 
+local QUOTE, COMMA = 34, 44
+
 -- Parse one CSV record starting with `line`, pulling more lines while a quoted
--- field is open. Returns the list of fields, or nil and a message; `more`
--- reports whether the input ended inside a quote.
-local function parse_csv_record(line, next_line)
-  local fields, field, pos = {}, {}, 1
-  local in_quotes, after_quote = false, false
+-- field is open. Returns the fields and their count, or nil and a message;
+-- `more` reports whether the input ended inside a quote. The fields are a
+-- list, or with `names` a map: field i under names[i] (under i past the names).
+local function parse_csv_record(line, next_line, names)
+  local fields, n, pos = {}, 0, 1
+  local quote = find(line, '"', 1, true)  -- the first quote at or after pos
   while true do
-    local len = #line
-    while pos <= len do
-      local ch = line:sub(pos, pos)
-      if in_quotes then
-        local q = line:find('"', pos, true)
-        if not q then
-          field[#field + 1] = line:sub(pos)
-          pos = len + 1
-        else
-          field[#field + 1] = line:sub(pos, q - 1)
-          if line:sub(q + 1, q + 1) == '"' then
-            field[#field + 1] = '"'
-            pos = q + 2
-          else
-            in_quotes, after_quote = false, true
-            pos = q + 1
-          end
-        end
-      elseif ch == "," then
-        fields[#fields + 1] = table.concat(field)
-        field, after_quote = {}, false
-        pos = pos + 1
-      elseif ch == '"' then
-        if #field > 0 or after_quote then
-          return nil, ("stray quote in field %d (quote the whole field and double inner quotes)"):format(#fields + 1)
-        end
-        in_quotes = true
-        pos = pos + 1
-      else
-        if after_quote then
-          return nil, ("text after closing quote in field %d"):format(#fields + 1)
-        end
-        local stop = line:find('[,"]', pos) or len + 1
-        field[#field + 1] = line:sub(pos, stop - 1)
-        pos = stop
+    -- pos is where field n + 1 starts
+    if quote ~= pos then
+      local comma = find(line, ",", pos, true)
+      if quote and (not comma or quote < comma) then
+        return nil, ("stray quote in field %d (quote the whole field and double inner quotes)"):format(n + 1)
       end
+      n = n + 1
+      if not comma then
+        fields[names and names[n] or n] = sub(line, pos)
+        return fields, n
+      end
+      fields[names and names[n] or n] = sub(line, pos, comma - 1)
+      pos = comma + 1
+    else
+      pos = pos + 1
+      local buf, nb, value = nil, 0, nil
+      repeat
+        local q = find(line, '"', pos, true)
+        if not q then
+          -- The quote runs on past the end of the line.
+          buf = buf or {}
+          buf[nb + 1], buf[nb + 2], nb = sub(line, pos), "\n", nb + 2
+          local more = next_line()
+          if not more then return nil, ("unterminated quote in field %d"):format(n + 1), true end
+          line, pos = more, 1
+        elseif byte(line, q + 1) == QUOTE then
+          buf = buf or {}
+          buf[nb + 1], nb = sub(line, pos, q), nb + 1
+          pos = q + 2
+        else
+          value = sub(line, pos, q - 1)
+          if buf then
+            buf[nb + 1] = value
+            value = concat(buf, "", 1, nb + 1)
+          end
+          pos = q + 1
+        end
+      until value
+      n = n + 1
+      fields[names and names[n] or n] = value
+      local b = byte(line, pos)
+      if b == nil then return fields, n end
+      if b ~= COMMA then return nil, ("text after closing quote in field %d"):format(n) end
+      pos = pos + 1
+      quote = find(line, '"', pos, true)
     end
-    if not in_quotes then break end
-    local more = next_line()
-    if not more then return nil, ("unterminated quote in field %d"):format(#fields + 1), true end
-    field[#field + 1] = "\n"
-    line, pos = more, 1
   end
-  fields[#fields + 1] = table.concat(field)
-  return fields
 end
 
 local function csv_each(file)
@@ -112,7 +130,7 @@ local function csv_each(file)
     local l = file:read("l")
     if l == nil then return nil end
     line_no = line_no + 1
-    if l:sub(-1) == "\r" then l = l:sub(1, -2) end
+    if byte(l, -1) == 13 then l = sub(l, 1, -2) end
     return l
   end
 
@@ -148,6 +166,7 @@ local function csv_each(file)
   end
   local problem = header_problem()
   local header_error = problem and { number = 0, line = 1, message = problem, fatal = true }
+  local columns = header and #header
 
   local number, done = 0, false
   return function()
@@ -160,8 +179,9 @@ local function csv_each(file)
     until line ~= ""
     number = number + 1
     local start = line_no
-    local values, err, fatal = parse_csv_record(line, next_line)
-    if not values then
+    local fields, count, fatal = parse_csv_record(line, next_line, header)
+    if not fields then
+      local err = count
       if fatal then
         done = true
         -- Everything after the quote was read as one field: say what was lost.
@@ -175,17 +195,22 @@ local function csv_each(file)
       end
       return nil, { number = number, line = start, message = err, fatal = fatal }
     end
-    if #values ~= #header then
+    if count ~= columns then
       return nil, { number = number, line = start,
-        message = ("%d field%s where the header has %d"):format(#values, #values == 1 and "" or "s", #header) }
+        message = ("%d field%s where the header has %d"):format(count, count == 1 and "" or "s", columns) }
     end
-    local fields, bad = {}, nil
-    for i, name in ipairs(header) do
-      local ok, at = valid_utf8(values[i])
-      if ok then
-        fields[name] = values[i]
-      elseif not bad then
-        bad = ("column %q is not valid UTF-8 (byte %d)"):format(name, at)
+    -- A record of one line is valid UTF-8 when its line is (the quotes and
+    -- commas taken out are ASCII); otherwise each field says where it fails.
+    if start == line_no and valid_utf8(line) then
+      return { fields = fields, number = number, line = start }
+    end
+    local bad
+    for i = 1, columns do
+      local name = header[i]
+      local ok, at = valid_utf8(fields[name])
+      if not ok then
+        fields[name] = nil
+        bad = bad or ("column %q is not valid UTF-8 (byte %d)"):format(name, at)
       end
     end
     if bad then
