@@ -237,6 +237,15 @@ static int l_start(lua_State *L)
         }
     }
     slot_launch(b, s);
+    /* On the wire now, not at the next wait: the caller's work until then
+     * (reading, validating, syncing its journal) overlaps the transfer.
+     * What ends here is collected by wait. */
+    if (s->state == SLOT_RUNNING) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(b->multi, &running);
+        if (mc != CURLM_OK)
+            return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+    }
     lua_pushinteger(L, s->id);
     return 1;
 }

@@ -58,10 +58,16 @@ function Progress:record(number, key, entry, skipped)
     if now - self.drawn < 0.1 and self.done ~= self.total then return end
     self.drawn = now
     self.out:write("\r", self:line(now), "\27[K")
+    self.out:flush()
   else
+    -- Flushed by `flush`, once per round of outcomes, not once per line.
     self.out:write(("%d %s %s%s%s\n"):format(number, key, entry.outcome,
       entry.ecrn and (" " .. entry.ecrn) or "", entry.message and (": " .. entry.message) or ""))
   end
+end
+
+--- Put out the lines written so far (a log follows the run round by round).
+function Progress:flush()
   self.out:flush()
 end
 

@@ -171,13 +171,13 @@ function submit.run(args)
     shown:record(number, key, entry, skipped)
   end
 
-  -- Read records until every slot is taken or the input ends; records that
-  -- need no call (invalid, repeated, done in an earlier run) settle at once.
-  -- Returns the records to start; the starts of new ones are written, not
-  -- yet synced.
-  local function next_records()
+  -- Read records until `want` are waiting to go out or the input ends;
+  -- records that need no call (invalid, repeated, done in an earlier run)
+  -- settle at once. Returns the records to start; the starts of new ones are
+  -- written, not yet synced.
+  local function next_records(want)
     local starting = {}
-    while b:free() > #starting and not exhausted do
+    while #starting < want and not exhausted do
       local number, item = each()
       if not number then exhausted = true break end
       local key = item.key
@@ -220,14 +220,24 @@ function submit.run(args)
     return done
   end
 
-  -- Each round: the outcomes that ended and the starts of new records are
-  -- written, then synced to disk together (one fsync); only then do the
-  -- outcomes count and the new records go out. Ctrl-C or a stopping error:
-  -- start nothing more, settle what is in flight.
-  local done = {}
+  -- Records go out as soon as a slot frees, from a queue of records already
+  -- read, validated and started in the journal (synced). Each round: the
+  -- ended tasks' outcomes are written and their slots refilled from the
+  -- queue; while those transfers run, the queue is refilled and the outcomes
+  -- and the new starts are synced to disk together (one fsync); only then do
+  -- the outcomes count. Ctrl-C or a stopping error: send nothing more, settle
+  -- what is in flight (queued records stay started: a rerun looks them up).
+  local ready, done = {}, {}
+  local function send_ready()
+    while b:free() > 0 and #ready > 0 and not (interrupted or stop_error) do
+      local r = table.remove(ready, 1)
+      b:spawn(record_task, j, r[1], r[2], r[3], r[4])
+    end
+  end
   while true do
     if core.interrupted() then interrupted = true end
-    local starting = (interrupted or stop_error) and {} or next_records()
+    send_ready()
+    local starting = (interrupted or stop_error) and {} or next_records(b:free() + b:running() - #ready)
     local ok, werr = j:sync()
     if not ok then
       -- Nothing unsynced counts or goes out; a rerun looks those records up.
@@ -235,8 +245,10 @@ function submit.run(args)
       done, starting = {}, {}
     end
     for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
-    for _, r in ipairs(starting) do b:spawn(record_task, j, r[1], r[2], r[3], r[4]) end
-    if b:running() == 0 and (exhausted or interrupted or stop_error) then break end
+    shown:flush()
+    for _, r in ipairs(starting) do ready[#ready + 1] = r end
+    send_ready()  -- the first round's, or slots that freed with an empty queue
+    if b:running() == 0 and (exhausted and #ready == 0 or interrupted or stop_error) then break end
     local ended = b:wait(0.25)
     -- Whatever else has ended by now joins this round (one fsync for all).
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
