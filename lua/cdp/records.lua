@@ -21,9 +21,10 @@ local records = {}
 
 local byte, find, sub, concat = string.byte, string.find, string.sub, table.concat
 -- Lua 5.4's utf8.len is a strict C check (no surrogates, overlongs or code
--- points above U+10FFFF): what it accepts, the loop below accepts too.
--- LuaJIT has no `utf8` library, but compiles the loop well.
-local utf8_len = rawget(_G, "utf8") and utf8.len
+-- points above U+10FFFF; 5.3's lets surrogates through): what it accepts, the
+-- loop below accepts too, and it is many times faster. LuaJIT has no `utf8`
+-- library, but compiles the loop well (faster there than a find for [\128-\255]).
+local utf8_len = _VERSION == "Lua 5.4" and utf8.len
 
 -- One UTF-8 sequence at a time: true, or false and the byte where a sequence fails.
 local function utf8_scan(s)
@@ -70,9 +71,11 @@ local QUOTE, COMMA = 34, 44
 -- Parse one CSV record starting with `line`, pulling more lines while a quoted
 -- field is open. Returns the fields and their count, or nil and a message;
 -- `more` reports whether the input ended inside a quote. The fields are a
--- list, or with `names` a map: field i under names[i] (under i past the names).
-local function parse_csv_record(line, next_line, names)
-  local fields, n, pos = {}, 0, 1
+-- list, or with `names` a map (`fields`, when given): field i under names[i]
+-- (under i past the names).
+local function parse_csv_record(line, next_line, names, fields)
+  local n, pos = 0, 1
+  fields = fields or {}
   local quote = find(line, '"', 1, true)  -- the first quote at or after pos
   while true do
     -- pos is where field n + 1 starts
@@ -124,6 +127,19 @@ local function parse_csv_record(line, next_line, names)
   end
 end
 
+-- A function that makes a record's map of fields with room for every name of
+-- the header (growing a table one key at a time rehashes it at each power of
+-- two): a table constructor, in code generated with the names written by %q.
+-- Each name starts as false (LuaJIT leaves nil ones out of the table's size);
+-- a record with as many fields as names sets them all.
+local function fields_maker(names)
+  local keys = {}
+  for i, name in ipairs(names) do keys[i] = ("[%q] = false"):format(name) end
+  local chunk = #names <= 1000
+    and load("return function() return { " .. concat(keys, ", ") .. " } end", "=(fields)", "t", {})
+  return chunk and chunk() or function() return {} end
+end
+
 local function csv_each(file)
   local line_no = 0
   local function next_line()
@@ -167,6 +183,7 @@ local function csv_each(file)
   local problem = header_problem()
   local header_error = problem and { number = 0, line = 1, message = problem, fatal = true }
   local columns = header and #header
+  local new_fields = not problem and fields_maker(header)
 
   local number, done = 0, false
   return function()
@@ -179,7 +196,7 @@ local function csv_each(file)
     until line ~= ""
     number = number + 1
     local start = line_no
-    local fields, count, fatal = parse_csv_record(line, next_line, header)
+    local fields, count, fatal = parse_csv_record(line, next_line, header, new_fields())
     if not fields then
       local err = count
       if fatal then
