@@ -43,72 +43,112 @@ function json.number(n)
 end
 
 local write_value
+local NULL = json.null
 
--- `"name":`, written once per schema field and kept on it.
-local function key_of(field)
-  local key = field.json_key
-  if not key then
-    key = json.string(field.name) .. ":"
-    field.json_key = key
-  end
+-- A text without anything to escape: printable ASCII but `"` and `\` (one
+-- anchored class: much cheaper than searching for what needs escaping).
+local PLAIN = '^[ !#-[%]^-~]*$'
+
+-- `"name":` and `,"name":`, written once per schema field and kept on it.
+local function keys_of(field)
+  local key = json.string(field.name) .. ":"
+  field.json_key, field.json_next_key = key, "," .. key
   return key
 end
 
-local function write_object(out, value, spec, on_document)
-  out:put("{")
+-- The writer puts pieces in `text` at `n` and returns the new `n`; the
+-- buffer's own `n` is brought up to date only around on_document, which
+-- writes through the buffer's methods.
+local function write_object(out, text, n, value, spec, on_document)
+  n = n + 1
+  text[n] = "{"
   local first = true
   local flat = spec.flat_document
   local fields = spec.fields
   for i = 1, #fields do
     local field = fields[i]
-    local v = value[field.name]
+    local name = field.name
+    local v = value[name]
     if v ~= nil then
-      if not first then out:put(",") end
-      first = false
-      if field.name == flat then
+      if name == flat then
         -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
+        if not first then n = n + 1 text[n] = "," end
+        out.n = n
         on_document(out, v, true)
+        n = out.n
       else
-        out:put(key_of(field))
-        write_value(out, v, field, on_document)
+        local key
+        if first then key = field.json_key or keys_of(field)
+        else key = field.json_next_key or (keys_of(field) and field.json_next_key) end
+        n = n + 1
+        text[n] = key
+        n = write_value(out, text, n, v, field, on_document)
       end
+      first = false
     end
   end
-  out:put("}")
+  n = n + 1
+  text[n] = "}"
+  return n
 end
 
-function write_value(out, v, spec, on_document)
-  if v == json.null then return out:put("null") end
+function write_value(out, text, n, v, spec, on_document)
+  if v == NULL then n = n + 1 text[n] = "null" return n end
   local t = type(v)
-  if spec and spec.type == "document" then return on_document(out, v, false) end
-  if t == "string" then return out:put(json.string(v)) end
-  if t == "number" then return out:put(json.number(v)) end
-  if t == "boolean" then return out:put(v and "true" or "false") end
+  if spec and spec.type == "document" then
+    out.n = n
+    on_document(out, v, false)
+    return out.n
+  end
+  if t == "string" then
+    if find(v, PLAIN) then
+      text[n + 1], text[n + 2], text[n + 3] = '"', v, '"'
+      return n + 3
+    end
+    n = n + 1
+    text[n] = json.string(v)
+    return n
+  end
+  if t == "number" then n = n + 1 text[n] = json.number(v) return n end
+  if t == "boolean" then n = n + 1 text[n] = v and "true" or "false" return n end
   if t ~= "table" then error("cdp.json: cannot write a " .. t) end
   if spec and spec.type == "array" then
-    out:put("[")
+    n = n + 1
+    text[n] = "["
+    local items = spec.items
     for i = 1, #v do
-      if i > 1 then out:put(",") end
-      write_value(out, v[i], spec.items, on_document)
+      if i > 1 then n = n + 1 text[n] = "," end
+      n = write_value(out, text, n, v[i], items, on_document)
     end
-    return out:put("]")
+    n = n + 1
+    text[n] = "]"
+    return n
   end
-  if spec and spec.type == "object" then return write_object(out, v, spec, on_document) end
+  if spec and spec.type == "object" then return write_object(out, text, n, v, spec, on_document) end
   error("cdp.json: a table where the schema has no object or array")
 end
 
 -- Collects text pieces and, between them, non-string parts (documents).
+-- Its text list is reused after each part: only text[1..n] counts.
 local Buffer = {}
 Buffer.__index = Buffer
 
--- Up to six pieces at a time, without varargs: this runs for every value.
--- The count is kept, not taken with # (a search on every call).
+-- Up to six pieces at a time, without varargs.
+-- The count is kept, not taken with # (the list is reused, so # is wrong).
 function Buffer:put(a, b, c, d, e, f)
   local text, n = self.text, self.n
   text[n + 1] = a
   if b == nil then self.n = n + 1 return end
-  text[n + 2], text[n + 3], text[n + 4], text[n + 5], text[n + 6] = b, c, d, e, f
-  self.n = #text
+  text[n + 2] = b
+  if c == nil then self.n = n + 2 return end
+  text[n + 3] = c
+  if d == nil then self.n = n + 3 return end
+  text[n + 4] = d
+  if e == nil then self.n = n + 4 return end
+  text[n + 5] = e
+  if f == nil then self.n = n + 5 return end
+  text[n + 6] = f
+  self.n = n + 6
 end
 
 function Buffer:part(p)
@@ -119,7 +159,7 @@ end
 function Buffer:flush()
   if self.n > 0 then
     self.parts[#self.parts + 1] = table.concat(self.text, "", 1, self.n)
-    self.text, self.n = {}, 0
+    self.n = 0
   end
 end
 
@@ -129,7 +169,7 @@ end
 -- buffer:part (adjacent strings are merged).
 function json.encode_parts(value, spec, on_document)
   local out = setmetatable({ text = {}, n = 0, parts = {} }, Buffer)
-  write_value(out, value, spec, on_document)
+  out.n = write_value(out, out.text, 0, value, spec, on_document)
   out:flush()
   return out.parts
 end
