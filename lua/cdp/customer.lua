@@ -21,8 +21,16 @@ local customer = {}
 local Customer = {}
 Customer.__index = Customer
 
+-- Today's date (UTC), formatted again only when the clock's second has
+-- changed: one time() a customer rather than one strftime.
+local today_time, today_text
+
 local function today()
-  return os.date("!%Y-%m-%d")
+  local now = os.time()
+  if now ~= today_time then
+    today_time, today_text = now, os.date("!%Y-%m-%d", now)
+  end
+  return today_text
 end
 
 -- "2 passport, 4 Emirates ID, …": a code list for a message, in code order.
@@ -32,6 +40,10 @@ local function codes(list)
   table.sort(keys)
   for i, code in ipairs(keys) do out[i] = code .. " " .. list[code] end
   return table.concat(out, ", ")
+end
+
+local function id_path(i, name)
+  return ("id_details[%d]."):format(i) .. name
 end
 
 -- Checks across fields, after the schema's own. Dates are YYYY-MM-DD, so
@@ -48,24 +60,26 @@ local function cross_checks(ctx, data, now)
   local has_front = false
   for i, id in ipairs(type(data.id_details) == "table" and data.id_details or {}) do
     if type(id) == "table" then
-      local path = ("id_details[%d]"):format(i)
-      if type(id.id_type) == "number" and not schema.ID_TYPES[id.id_type] then
-        ctx:warn(path .. ".id_type", "not an ID type seen in partner code (" .. codes(schema.ID_TYPES) .. ")")
-      elseif id.id_type == schema.EMIRATES_ID_TYPE and type(id.id_number) == "string"
+      -- Each date is checked once; a path is made only for a problem.
+      local id_type = id.id_type
+      if type(id_type) == "number" and not schema.ID_TYPES[id_type] then
+        ctx:warn(id_path(i, "id_type"), "not an ID type seen in partner code (" .. codes(schema.ID_TYPES) .. ")")
+      elseif id_type == schema.EMIRATES_ID_TYPE and type(id.id_number) == "string"
         and not id.id_number:find(schema.EMIRATES_ID_NUMBER) then
-        ctx:warn(path .. ".id_number", "an Emirates ID number has 15 digits and starts with 784")
+        ctx:warn(id_path(i, "id_number"), "an Emirates ID number has 15 digits and starts with 784")
       end
       local issued, expiry = id.issued_on, id.date_of_expiry
-      if type(issued) == "string" and type(expiry) == "string" and validate.date(issued)
-        and validate.date(expiry) and expiry <= issued then
-        ctx:error(path .. ".date_of_expiry", "must be after issued_on (" .. issued .. ")")
+      local issued_ok = type(issued) == "string" and validate.date(issued) ~= nil
+      local expiry_ok = type(expiry) == "string" and validate.date(expiry) ~= nil
+      if issued_ok and expiry_ok and expiry <= issued then
+        ctx:error(id_path(i, "date_of_expiry"), "must be after issued_on (" .. issued .. ")")
       end
-      if type(issued) == "string" and validate.date(issued) and issued > now then
-        ctx:error(path .. ".issued_on", "is in the future")
+      if issued_ok and issued > now then
+        ctx:error(id_path(i, "issued_on"), "is in the future")
       end
       if id.id_front ~= nil and id.id_front ~= json.null then has_front = true end
-      if type(expiry) == "string" and validate.date(expiry) and expiry < now then
-        ctx:warn(path .. ".date_of_expiry", "the ID has expired")
+      if expiry_ok and expiry < now then
+        ctx:warn(id_path(i, "date_of_expiry"), "the ID has expired")
       end
     end
   end

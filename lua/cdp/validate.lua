@@ -31,6 +31,43 @@ local function path_of(parent, name)
   return join(parent, name)
 end
 
+-- The paths of nested values (`id_details`, `id_details[1]`), which every
+-- customer enters, built once: parent path -> name or index -> path. Only
+-- names of the schema and indexes up to 64 come here, and at most 4096
+-- paths are kept, so the cache stays small whatever the input.
+local PATHS, path_count = {}, 0
+
+local function cached(parent, key, make)
+  local by_parent = PATHS[parent]
+  if by_parent == nil then
+    if path_count >= 4096 then return make(parent, key) end
+    by_parent = {}
+    PATHS[parent] = by_parent
+  end
+  local path = by_parent[key]
+  if path == nil then
+    path = make(parent, key)
+    if path_count < 4096 then
+      by_parent[key], path_count = path, path_count + 1
+    end
+  end
+  return path
+end
+
+local function child_path(parent, name)
+  if name == nil then return parent end
+  return cached(parent, name, join)
+end
+
+local function index_path(path, i)
+  return ("%s[%d]"):format(path, i)
+end
+
+local function item_path(path, i)
+  if i > 64 then return index_path(path, i) end
+  return cached(path, i, index_path)
+end
+
 function Context:error(parent, message, name)
   self.errors[#self.errors + 1] = { path = path_of(parent, name), message = message }
 end
@@ -210,8 +247,21 @@ local function enum_spellings(field)
   return spellings
 end
 
+-- Text a field took without a problem or a warning, and what it became
+-- ("  ae " -> "AE"), kept on the schema's field: a code, a city or a constant
+-- comes again and again. Only short text, up to 256 values a field; after
+-- that the kept ones still answer. The check of a text depends on nothing
+-- but the text and the field, so a kept answer is the one it would give.
+local MEMO_MAX, MEMO_LEN = 256, 40
+
 function TYPES.string(ctx, path, v, field, name)
   local t = type(v)
+  local memo = field.memo
+  if memo ~= nil and t == "string" then
+    local known = memo[v]
+    if known ~= nil then return known end
+  end
+  local raw = v
   if t == "number" then
     local digits, why = exact_digits(v)
     if not digits then return ctx:error(path, why, name) end
@@ -219,8 +269,10 @@ function TYPES.string(ctx, path, v, field, name)
   elseif t ~= "string" then
     return ctx:error(path, "expected text, got " .. describe(v), name)
   end
-  -- Fast path: printable ASCII without spaces at either end needs no more.
-  if not find(v, "^[!-~][ -~]*[!-~]$") then
+  -- Fast path: printable ASCII without spaces at either end needs no more
+  -- (one anchored class, and the last byte apart: cheaper than one pattern
+  -- that backtracks to check it).
+  if byte(v, -1) == 32 or not find(v, "^[!-~][ -~]*$") then
     if not records.valid_utf8(v) then return ctx:error(path, "not valid UTF-8", name) end
     v = v:match("^%s*(.-)%s*$")
   end
@@ -242,6 +294,17 @@ function TYPES.string(ctx, path, v, field, name)
   end
   if field.max and #v > field.max and length(v) > field.max then
     return ctx:error(path, ("longer than %d characters (%d)"):format(field.max, length(v)), name)
+  end
+  -- Not a phone: that format may warn (a local number) while giving a value.
+  if t == "string" and #raw <= MEMO_LEN and field.format ~= "phone" then
+    if memo == nil then
+      memo = {}
+      field.memo, field.memo_size = memo, 0
+    end
+    local size = field.memo_size
+    if size < MEMO_MAX then
+      memo[raw], field.memo_size = v, size + 1
+    end
   end
   return v
 end
@@ -302,12 +365,12 @@ end
 local CONTENT_TYPES = document.content_types
 
 function TYPES.document(ctx, parent, v, _, name)
-  local path = path_of(parent, name)
   if document.is(v) then
     local ok, why = v:check()
-    if not ok then return ctx:error(path, why) end
+    if not ok then return ctx:error(parent, why, name) end
     return v
   end
+  local path = path_of(parent, name)
   if type(v) == "table" and v.base64_data ~= nil then
     -- The API's own shape, already encoded by the partner.
     local b64, ct = v.base64_data, v.content_type
@@ -345,10 +408,10 @@ end
 local check_value
 
 function TYPES.array(ctx, parent, v, field, name)
-  local path = path_of(parent, name)
   if type(v) ~= "table" or document.is(v) then
-    return ctx:error(path, "expected a list, got " .. describe(v))
+    return ctx:error(parent, "expected a list, got " .. describe(v), name)
   end
+  local path = child_path(parent, name)
   local n = #v
   for k in pairs(v) do
     if type(k) ~= "number" or k < 1 or k > n or k ~= math.floor(k) then
@@ -360,16 +423,27 @@ function TYPES.array(ctx, parent, v, field, name)
   end
   local out = {}
   for i = 1, n do
-    out[i] = check_value(ctx, ("%s[%d]"):format(path, i), v[i], field.items)
+    out[i] = check_value(ctx, item_path(path, i), v[i], field.items)
   end
   return out
 end
 
-function TYPES.object(ctx, parent, v, spec, name)
-  local path = path_of(parent, name)
-  if type(v) ~= "table" or document.is(v) or (v[1] ~= nil) then
-    return ctx:error(path, "expected an object, got " .. describe(v))
+local function required_count(spec)
+  local n, fields = 0, spec.fields
+  for i = 1, #fields do
+    if fields[i].required then n = n + 1 end
   end
+  spec.required_count = n
+  return n
+end
+
+local object_in_order
+
+function TYPES.object(ctx, parent, v, spec, name)
+  if type(v) ~= "table" or document.is(v) or (v[1] ~= nil) then
+    return ctx:error(parent, "expected an object, got " .. describe(v), name)
+  end
+  local path = child_path(parent, name)
   if spec.flat_document and v.base64_data ~= nil then
     -- {base64_data, content_type, document_id}: the API's shape of an additional
     -- doc. Other keys come along, so that a stray one is reported, not dropped.
@@ -380,6 +454,39 @@ function TYPES.object(ctx, parent, v, spec, name)
     nested[spec.flat_document] = { base64_data = v.base64_data, content_type = v.content_type }
     v = nested
   end
+  if getmetatable(v) == nil then
+    -- The usual case, a plain table without problems: only its own keys are
+    -- visited (a customer has far fewer than the schema). Any problem, a
+    -- warning too, and the object is done again field by field in schema
+    -- order, so that what is reported and its order stay those of
+    -- object_in_order; a metatable (whose __index could supply fields that
+    -- pairs does not see) goes there directly.
+    local errors, warnings = ctx.errors, ctx.warnings
+    local ne, nw = #errors, #warnings
+    local out, by_name, required, ok = {}, spec.by_name, 0, true
+    for k, value in pairs(v) do
+      local field = by_name[k]
+      if field == nil then ok = false break end
+      if value == NULL then
+        if field.required then ok = false break end
+        out[k] = NULL
+      else
+        if field.required then required = required + 1 end
+        out[k] = TYPES[field.type](ctx, path, value, field, k)
+      end
+    end
+    if ok and #errors == ne and #warnings == nw and required == (spec.required_count or required_count(spec)) then
+      return out
+    end
+    for i = #errors, ne + 1, -1 do errors[i] = nil end
+    for i = #warnings, nw + 1, -1 do warnings[i] = nil end
+  end
+  return object_in_order(ctx, path, v, spec)
+end
+
+-- Every field of the spec in schema order: unknown keys first, then each
+-- field, present or not. This order is that of the errors and warnings.
+function object_in_order(ctx, path, v, spec)
   local out, by_name, fields = {}, spec.by_name, spec.fields
   for k in pairs(v) do
     if not by_name[k] then
