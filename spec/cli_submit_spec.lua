@@ -18,9 +18,10 @@ local function cli(sb, args) return runner.run(sb.env, args) end
 
 -- Run the CLI; returns exit code and output (stdout and stderr).
 -- Every valid record of the example created exactly once, none re-sent.
-local function assert_created_once(sb)
+local function assert_created_once(sb, created)
   local c = sb:counters()
-  assert.equal(VALID + 1, c.customers.created)  -- + the 45013 record, created with an open alert
+  -- By default + the 45013 record, created with an open alert.
+  assert.equal(created or VALID + 1, c.customers.created)
   assert.equal(0, c.customers.duplicates or 0)
   for key, n in pairs(c.customers.by_id) do
     assert.equal(1, n.created, key)
@@ -80,12 +81,11 @@ describe("cdp-onboard submit", function()
     local pid = tonumber(read(pidfile))
     os.remove(pidfile)
     local waited = 0
-    while not (read(journal) or ""):find('"key":"C%-1003"') and waited < 200 do
+    while (sb:counters().faults.fired[ONBOARD] or 0) < 1 and waited < 200 do
       os.execute("sleep 0.1")
       waited = waited + 1
     end
-    assert.truthy((read(journal) or ""):find('"key":"C%-1003"'), "record 3 never started")
-    os.execute("sleep 0.3")  -- its body reaches the sandbox
+    assert.equal(1, sb:counters().faults.fired[ONBOARD], "record 3 never reached the sandbox")
     os.execute("kill -9 " .. pid)
     local code, out = cli(sb, ("submit %s %s --journal %s --report %s"):format(MAPPING, INPUT, journal, report))
     assert.equal(1, code, out)
@@ -93,7 +93,11 @@ describe("cdp-onboard submit", function()
     assert.equal(11, #rows)
     assert.equal("reconciled", rows[3].outcome)
     for i = 1, VALID do assert.truthy(rows[i].ecrn ~= "", "record " .. i) end
-    assert_created_once(sb)
+    assert.equal("45013", rows[11].error_code)
+    -- Record 11 was read ahead (started in the journal) before the kill but
+    -- never sent: the rerun looks it up first, and the sandbox answers that
+    -- lookup 45013 too, so it is settled without being sent.
+    assert_created_once(sb, VALID)
     os.remove(journal)
     os.remove(report)
   end)

@@ -237,17 +237,23 @@ static int l_start(lua_State *L)
         }
     }
     slot_launch(b, s);
-    /* On the wire now, not at the next wait: the caller's work until then
-     * (reading, validating, syncing its journal) overlaps the transfer.
-     * What ends here is collected by wait. */
-    if (s->state == SLOT_RUNNING) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(b->multi, &running);
-        if (mc != CURLM_OK)
-            return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
-    }
     lua_pushinteger(L, s->id);
     return 1;
+}
+
+/* batch:send(): one pass of libcurl over every transfer, without waiting, so
+ * that what was started goes on the wire now rather than at the next wait:
+ * the caller's work until then (reading, validating, syncing a journal)
+ * overlaps the transfers. One pass for many starts: each pass checks every
+ * transfer's socket. What ends here is collected by wait. */
+static int l_send(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(b->multi, &running);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+    return 0;
 }
 
 static slot *slot_of(CURL *easy)
@@ -377,6 +383,7 @@ static int l_monotonic(lua_State *L)
 static const luaL_Reg batch_methods[] = {
     {"start", l_start},
     {"wait", l_wait},
+    {"send", l_send},
     {"active", l_active},
     {"close", l_close},
     {NULL, NULL},

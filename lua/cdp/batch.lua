@@ -7,6 +7,7 @@
 --   for _, results in ipairs(b:wait(0.5)) do  -- the ended tasks' return values,
 --     local data, err = results[1], results[2]  -- packed: { n = count, ... }
 --   end
+--   b:send()                             -- put spawned requests on the wire now
 --   b:free(), b:running(), b:close()
 --
 -- Each task runs in a coroutine of its own. Its client calls (lookup, get,
@@ -117,6 +118,14 @@ function Batch:spawn(fn, ...)
   end
   self.tasks = self.tasks + 1
   self:_step(coroutine.create(fn), self.view, ...)
+end
+
+--- Put the requests of the tasks spawned so far on the wire now, without
+-- waiting (otherwise they go at the next `wait`): work done before then runs
+-- while they travel.
+function Batch:send()
+  if self.multi == nil then error("batch:send: the batch is closed", 2) end
+  self.multi:send()
 end
 
 -- Resume the tasks whose pause is over; returns the next wake-up time or nil.

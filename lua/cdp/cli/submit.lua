@@ -53,6 +53,10 @@ local function outcome_of(data, err)
   return entry
 end
 
+-- How long an outcome may wait, written but not synced, before a sync:
+-- syncs are batched, but a record that ended is counted (and shown) soon.
+local SETTLE_WITHIN = 0.05
+
 -- Errors that say nothing about the record but stop the whole run.
 local STOPPING = { auth = true, transport = true, tls = true, timeout = true }
 
@@ -220,39 +224,59 @@ function submit.run(args)
     return done
   end
 
-  -- Records go out as soon as a slot frees, from a queue of records already
-  -- read, validated and started in the journal (synced). Each round: the
-  -- ended tasks' outcomes are written and their slots refilled from the
-  -- queue; while those transfers run, the queue is refilled and the outcomes
-  -- and the new starts are synced to disk together (one fsync); only then do
-  -- the outcomes count. Ctrl-C or a stopping error: send nothing more, settle
-  -- what is in flight (queued records stay started: a rerun looks them up).
-  local ready, done = {}, {}
+  -- Records go out as soon as a slot frees, from a queue of records read
+  -- ahead, validated and started in the journal. A record leaves the queue
+  -- only once its start is synced to disk; an outcome counts only once its
+  -- end is. Syncs are few (one fsync for many starts and outcomes): when the
+  -- synced part of the queue could no longer refill every slot, when many
+  -- outcomes wait or one has waited SETTLE_WITHIN, and when nothing is in
+  -- flight. Reading ahead and syncing
+  -- run while the transfers travel. Ctrl-C or a stopping error: send nothing
+  -- more, settle what is in flight. Queued records stay started in the
+  -- journal without being sent: a rerun looks them up, then sends them.
+  local ahead = 2 * parallel + 8
+  local ready, prepared, done = {}, {}, {}  -- synced starts; unsynced starts; unsynced outcomes
+  local done_since  -- when the oldest unsynced outcome ended
   local function send_ready()
+    local sent = 0
     while b:free() > 0 and #ready > 0 and not (interrupted or stop_error) do
       local r = table.remove(ready, 1)
       b:spawn(record_task, j, r[1], r[2], r[3], r[4])
+      sent = sent + 1
     end
+    if sent > 0 then b:send() end
   end
   while true do
     if core.interrupted() then interrupted = true end
+    local halted = interrupted or stop_error
     send_ready()
-    local starting = (interrupted or stop_error) and {} or next_records(b:free() + b:running() - #ready)
-    local ok, werr = j:sync()
-    if not ok then
-      -- Nothing unsynced counts or goes out; a rerun looks those records up.
-      stop_error = stop_error or journal_error(werr)
-      done, starting = {}, {}
+    if not halted then
+      for _, r in ipairs(next_records(ahead - #ready - #prepared)) do prepared[#prepared + 1] = r end
+      halted = stop_error
     end
-    for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
-    shown:flush()
-    for _, r in ipairs(starting) do ready[#ready + 1] = r end
-    send_ready()  -- the first round's, or slots that freed with an empty queue
-    if b:running() == 0 and (exhausted and #ready == 0 or interrupted or stop_error) then break end
-    local ended = b:wait(0.25)
-    -- Whatever else has ended by now joins this round (one fsync for all).
+    local due = done_since and done_since + SETTLE_WITHIN
+    if (#ready < parallel and #prepared > 0) or #done >= ahead or (due and core.monotonic() >= due)
+      or b:running() == 0 or halted then
+      local ok, werr = j:sync()
+      if not ok then
+        -- Nothing unsynced counts or goes out; a rerun looks those records up.
+        stop_error = stop_error or journal_error(werr)
+        done, prepared = {}, {}
+      end
+      for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
+      shown:flush()
+      for _, r in ipairs(prepared) do ready[#ready + 1] = r end
+      done, prepared, done_since, due = {}, {}, nil, nil
+      send_ready()
+    end
+    if b:running() == 0 and (interrupted or stop_error or exhausted and #ready == 0 and #prepared == 0) then
+      break
+    end
+    local ended = b:wait(due and math.max(0, due - core.monotonic()) or 0.25)
+    -- Whatever else has ended by now comes along.
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
-    done = write_outcomes(ended)
+    for _, e in ipairs(write_outcomes(ended)) do done[#done + 1] = e end
+    if #done > 0 and not done_since then done_since = core.monotonic() end
   end
   b:close()
   shown:finish()
