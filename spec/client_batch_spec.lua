@@ -95,6 +95,37 @@ describe("client:batch", function()
     c:close()
   end)
 
+  it("puts spawned requests on the wire at send(), before any wait", function()
+    local c = client_for(sb)
+    local b = c:batch(4)
+    local function settle_all()
+      local ended = {}
+      while b:running() > 0 do
+        for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+      end
+      return ended
+    end
+    -- A first round opens the 4 connections (a new one needs more than one pass).
+    for i = 1, 4 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    assert.are.equal(4, #settle_all())
+    for i = 5, 8 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    b:send()
+    -- The sandbox sees all 8 though nothing waits on the batch meanwhile.
+    local seen = 0
+    for _ = 1, 100 do
+      seen = sb:counters().calls[LOOKUP] or 0
+      if seen == 8 then break end
+      os.execute("sleep 0.05")
+    end
+    assert.are.equal(8, seen)
+    local ended = settle_all()
+    assert.are.equal(4, #ended)
+    for _, r in ipairs(ended) do assert.are.equal(45001, r[2].code) end
+    b:close()
+    assert.has_error(function() b:send() end)
+    c:close()
+  end)
+
   it("retries a 401 once with a new token, for every call in flight", function()
     local c = client_for(sb)
     local ids = { "784199000000001", "784199000000002", "784199000000003", "784199000000004" }
