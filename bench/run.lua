@@ -20,7 +20,7 @@ local BUILD = os.getenv("BENCH_BUILD") or "build/bench"
 local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 1000
 local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
-local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 3
+local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 5
 
 local ABIS = {}
 for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
