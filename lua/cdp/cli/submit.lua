@@ -273,6 +273,8 @@ function submit.run(args)
       break
     end
     local ended = b:wait(due and math.max(0, due - core.monotonic()) or 0.25)
+    if core.interrupted() then interrupted = true end
+    send_ready()  -- the freed slots first: the next requests leave before any bookkeeping
     -- Whatever else has ended by now comes along.
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
     for _, e in ipairs(write_outcomes(ended)) do done[#done + 1] = e end
