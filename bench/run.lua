@@ -241,6 +241,7 @@ local function bench_batch(token)
   for rep = 1, BATCH_REPS do
     for _, p in ipairs({ 8, 1 }) do
       sb:reset{ customers = true }
+      batch.warm({ dir .. "/bodies" })
       local t, ok, out = batch.curl(dir, sb, token, count, p)
       if ok ~= count then error(("curl: %d of %d answered 200: %s"):format(ok, count, out:sub(1, 400))) end
       check("curl", customers_created())
@@ -249,6 +250,7 @@ local function bench_batch(token)
     for _, abi in ipairs(ABIS) do
       for _, p in ipairs(parallel_ok[abi.name] and { 1, 8 } or { 1 }) do
         sb:reset{ customers = true }
+        batch.warm({ dir .. "/images", dir .. "/input.csv", dir .. "/mapping.lua" })
         local journal = ("%s/journal-%s-%d-%d.jsonl"):format(dir, abi.name, p, rep)
         local t, status, out = batch.submit(dir, envfile, abi, p, journal)
         if status ~= 0 then
