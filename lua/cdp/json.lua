@@ -49,10 +49,12 @@ local NULL = json.null
 -- anchored class: much cheaper than searching for what needs escaping).
 local PLAIN = '^[ !#-[%]^-~]*$'
 
--- `"name":` and `,"name":`, written once per schema field and kept on it.
+-- `"name":` and `,"name":` (and the same with a string's opening quote),
+-- written once per schema field and kept on it.
 local function keys_of(field)
   local key = json.string(field.name) .. ":"
   field.json_key, field.json_next_key = key, "," .. key
+  field.json_key_text, field.json_next_key_text = key .. '"', "," .. key .. '"'
   return key
 end
 
@@ -77,12 +79,16 @@ local function write_object(out, text, n, value, spec, on_document)
         on_document(out, v, true)
         n = out.n
       else
-        local key
-        if first then key = field.json_key or keys_of(field)
-        else key = field.json_next_key or (keys_of(field) and field.json_next_key) end
-        n = n + 1
-        text[n] = key
-        n = write_value(out, text, n, v, field, on_document)
+        if not field.json_key then keys_of(field) end
+        if type(v) == "string" and field.type ~= "document" and find(v, PLAIN) then
+          -- The usual value, written here rather than through write_value.
+          text[n + 1], text[n + 2], text[n + 3] = first and field.json_key_text or field.json_next_key_text, v, '"'
+          n = n + 3
+        else
+          n = n + 1
+          text[n] = first and field.json_key or field.json_next_key
+          n = write_value(out, text, n, v, field, on_document)
+        end
       end
       first = false
     end
