@@ -172,10 +172,11 @@ describe("cdp-onboard submit --parallel", function()
 
   it("Ctrl-C settles the 4 records in flight, starts no new one, and exits 130", function()
     local journal, out, pidfile, rcfile = tmp(".jsonl"), tmp(".out"), tmp(".pid"), tmp(".rc")
+    local report = tmp(".csv")
     -- From the 41st onboarding on, 4 are created and answer after 2 s: Ctrl-C arrives meanwhile.
     sb:fault { path = ONBOARD, kind = "delay", delay = 2, when = "after", count = 4, skip = 40 }
     local command = runner.command(sb.env, "submit " .. MAPPING .. " " .. input
-      .. " --parallel 4 --journal " .. journal .. " >" .. out .. " 2>&1")
+      .. " --parallel 4 --journal " .. journal .. " --report " .. report .. " >" .. out .. " 2>&1")
     os.execute("sh -c " .. shell_quote(command .. " & echo $! >" .. pidfile .. "; wait $!; echo $? >" .. rcfile)
       .. " >/dev/null 2>&1 &")
     wait_until(function()
@@ -189,6 +190,27 @@ describe("cdp-onboard submit --parallel", function()
     assert.equal(44, n)  -- the 40 before and the 4 in flight, each settled
     for key, outcome in pairs(outcomes) do assert.equal("created", outcome, key) end
     assert_created_once(sb, 44)
-    for _, path in ipairs({ journal, out, pidfile, rcfile }) do os.remove(path) end
+    -- Every record read is in the report: the 44, and those read ahead but
+    -- never sent (started in the journal; a rerun looks them up).
+    local started = {}
+    for line in (read(journal) or ""):gmatch("[^\n]+") do
+      local entry = cjson.decode(line)
+      started[entry.key] = true
+    end
+    local rows, created = report_rows(report), 0
+    for _, row in ipairs(rows) do
+      assert.truthy(started[row.key], row.key)
+      if row.outcome == "created" then
+        created = created + 1
+      else
+        assert.equal("unknown", row.outcome, row.key)
+        assert.matches("^not sent", row.message)
+      end
+    end
+    assert.equal(44, created)
+    local keys = 0
+    for _ in pairs(started) do keys = keys + 1 end
+    assert.equal(keys, #rows)
+    for _, path in ipairs({ journal, out, pidfile, rcfile, report }) do os.remove(path) end
   end)
 end)

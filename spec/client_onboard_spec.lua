@@ -207,6 +207,16 @@ describe("cdp.client onboarding", function()
     end)
   end
 
+  it("refuses, unsent, an empty in-memory document put in after validation", function()
+    local built = assert(cdp.customer(simple_example("784199554586094")))
+    built.data.id_details[1].id_front = cdp.bytes("", "image/jpeg")
+    local data, err = c:onboard(built)
+    assert.is_nil(data)
+    assert.are.equal("validation", err.kind)
+    assert.are.equal("document: document is empty", err.message)
+    assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
+  end)
+
   for _, kind in ipairs({ "502", "reset", "truncate", "invalid_json" }) do
     it("reconciles an onboarding hit by " .. kind .. " after it was processed: one customer, marked", function()
       local t = simple_example("784199554586093")

@@ -79,6 +79,23 @@ describe("cdp.journal", function()
     os.remove(path)
   end)
 
+  it("reports a failed flush instead of syncing what was dropped", function()
+    local path = tmp()
+    local j = assert(journal.open(path))
+    assert(j:start("784-9", { number = 9 }, true))
+    local real = j.file
+    -- A flush that fails (a full disk): the C library drops its buffer, so a
+    -- sync that went on would report entries that never reached the file.
+    j.file = setmetatable({ flush = function() return nil, "No space left on device" end },
+      { __index = function(_, k) return function(_, ...) return real[k](real, ...) end end })
+    local ok, err = j:sync()
+    assert.is_nil(ok)
+    assert.equal("No space left on device", err)
+    j.file = real
+    j:close()
+    os.remove(path)
+  end)
+
   it("returns nil, message when the journal cannot be written", function()
     local j, err = journal.open("/no/such/dir/journal.jsonl")
     assert.is_nil(j)

@@ -136,6 +136,12 @@ describe("cdp.mapping", function()
     assert.same({ first_name = "Ana", last_name = "Silva" }, b)
   end)
 
+  it("splits the name of the record it is given, even with a ctx passed on from another", function()
+    local ctx = {}
+    assert.equal("Alice", m.name("Name", "first")({ Name = "Alice Smith" }, ctx))
+    assert.equal("Jones", m.name("Name", "last")({ Name = "Bob Jones" }, ctx))
+  end)
+
   it("names a column missing from the record", function()
     local _, err = mapping:build({ Ref = "R2" })
     assert.equal('no column "Name" in the record', err.errors[1].message)

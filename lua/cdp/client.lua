@@ -10,6 +10,7 @@
 -- cdp.errors. Nothing here ever puts a secret, a token or document bytes into
 -- an error, a string or the client table: the secrets live in the C core only.
 local core = require "cdp.core"
+local document_types = require("cdp.document").content_types
 local errors = require "cdp.errors"
 local cjson = require "cjson"
 
@@ -503,9 +504,17 @@ end
 function Client:onboard(customer)
   local built, verr = build(customer)
   if not built then return nil, verr end
-  -- Validation checked the documents; the C core opens each file again just
-  -- before sending and refuses one gone or emptied since, with nothing sent.
+  -- Every document is checked before anything is sent. A file whose type is
+  -- known and taken is not opened here: the C core opens it just before
+  -- sending and refuses one gone or empty, with nothing sent.
   local parts = built:parts()
+  for _, part in ipairs(parts) do
+    if type(part) == "table" and type(part.check) == "function"
+      and not (part.kind == "file" and document_types[part.content_type]) then
+      local ok, why = part:check()
+      if not ok then return nil, errors.new{ kind = "validation", message = "document: " .. why } end
+    end
+  end
   local url = self.base_url .. client.paths.onboard
   local attempt = 0
   while true do

@@ -19,7 +19,10 @@ Journal.__index = Journal
 journal.DONE, journal.UNKNOWN, journal.NEW = "done", "unknown", "new"
 
 local function sync_file(file)
-  file:flush()
+  -- A failed flush drops the buffer: the fsync after it would succeed with
+  -- those entries lost.
+  local flushed, ferr = file:flush()
+  if not flushed then return nil, ferr end
   local ok, core = pcall(require, "cdp.core")
   if ok and core.fsync then
     local synced, err = core.fsync(file)

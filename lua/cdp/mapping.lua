@@ -427,21 +427,21 @@ function mapping.name(column, part)
     error("cdp.mapping.name: part must be first, middle or last", 2)
   end
   return function(record, ctx)
-    -- first, middle and last read the same column: split it once per record.
-    local cache = ctx and ctx.words
+    -- first, middle and last read the same column: split it once per record
+    -- (kept for this record only: a ctx passed on with another record
+    -- starts afresh).
+    local cache
+    if ctx then
+      if ctx.words_of ~= record then ctx.words_of, ctx.words = record, {} end
+      cache = ctx.words
+    end
     local words = cache and cache[column]
     if not words then
       local v, err = text_cell(record, column)
       if v == nil then return nil, err end
       words = {}
       for w in v:gmatch("%S+") do words[#words + 1] = w end
-      if ctx then
-        if not cache then
-          cache = {}
-          ctx.words = cache
-        end
-        cache[column] = words
-      end
+      if cache then cache[column] = words end
     end
     if part == "first" then return words[1] end
     if #words < 2 then

@@ -8,6 +8,7 @@
 -- sent again, so no customer is ever created twice.
 local core = require "cdp.core"
 local common = require "cdp.cli.common"
+local errors = require "cdp.errors"
 local journal = require "cdp.journal"
 local report = require "cdp.report"
 local progress = require "cdp.cli.progress"
@@ -109,7 +110,7 @@ local function start_info(number, customer)
 end
 
 local function journal_error(err)
-  return { kind = "transport", message = "journal: " .. tostring(err) }
+  return errors.new{ kind = "transport", message = "journal: " .. tostring(err) }
 end
 
 -- One record that needs the CDP, run as a batch task (`client` is the task's
@@ -199,7 +200,11 @@ function submit.run(args)
           settled(number, key, j:entry(key), true)
         elseif state == journal.NEW then
           local ok, werr = j:start(key, start_info(number, item.customer), true)
-          if not ok then stop_error = journal_error(werr) break end
+          if not ok then
+            stop_error = journal_error(werr)
+            settled(number, key, { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
+            break
+          end
           starting[#starting + 1] = { number, key, item.customer, true }
         else
           starting[#starting + 1] = { number, key, item.customer, false }
@@ -218,7 +223,12 @@ function submit.run(args)
         local ok, werr = j:finish(key, entry, true)
         if ok then done[#done + 1] = e else stop_error = stop_error or journal_error(werr) end
       else
+        -- Nothing definitive happened: it stays started in the journal, and
+        -- the report says so (a rerun looks it up first).
         stop_error = stop_error or stop
+        local row = outcome_of(nil, stop)
+        row.outcome = "unknown"
+        settled(e[1], key, row)
       end
     end
     return done
@@ -274,6 +284,11 @@ function submit.run(args)
     end
     local ended = b:wait(due and math.max(0, due - core.monotonic()) or 0.25)
     if core.interrupted() then interrupted = true end
+    -- A task that ended with a stopping error stops the sending before the
+    -- freed slots are refilled.
+    for _, e in ipairs(ended) do
+      if not e[3] then stop_error = stop_error or e[4] end
+    end
     send_ready()  -- the freed slots first: the next requests leave before any bookkeeping
     -- Whatever else has ended by now comes along.
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
@@ -281,6 +296,14 @@ function submit.run(args)
     if #done > 0 and not done_since then done_since = core.monotonic() end
   end
   b:close()
+  -- Records read ahead but never sent (Ctrl-C or a stop came first): started
+  -- in the journal, so a rerun looks each up, then sends it.
+  for _, list in ipairs({ ready, prepared }) do
+    for _, r in ipairs(list) do
+      settled(r[1], r[2], { outcome = "unknown",
+        message = "not sent: the run stopped first; a rerun looks it up, then sends it" })
+    end
+  end
   shown:finish()
   j:close()
 
