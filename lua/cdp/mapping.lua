@@ -137,6 +137,18 @@ end
 -- (then by name), so problems come in field order.
 local PLANS = setmetatable({}, { __mode = "k" })
 
+-- How a spec value maps: a column name, a function, a list, an object, or
+-- a constant (number, boolean, document).
+local function kind_of(value)
+  local kind = type(value)
+  if kind == "table" then
+    return document.is(value) and "constant" or value[1] ~= nil and "list" or "object"
+  elseif kind ~= "string" and kind ~= "function" then
+    return "constant"
+  end
+  return kind
+end
+
 local function plan_of(spec, object_schema, top)
   local plan = PLANS[spec]
   if plan and plan.schema == object_schema then return plan end
@@ -154,13 +166,7 @@ local function plan_of(spec, object_schema, top)
   plan = { schema = object_schema }
   for i, name in ipairs(names) do
     local value = spec[name]
-    local kind = type(value)
-    if kind == "table" then
-      kind = document.is(value) and "constant" or value[1] ~= nil and "list" or "object"
-    elseif kind ~= "string" and kind ~= "function" then
-      kind = "constant"
-    end
-    plan[i] = { name = name, label = tostring(name), spec = value, kind = kind,
+    plan[i] = { name = name, label = tostring(name), spec = value, kind = kind_of(value),
       field = by_name[name], constant = is_constant(value) }
   end
   PLANS[spec] = plan
@@ -190,12 +196,7 @@ local function map_field(kind, spec, record, ctx, parent, label, field)
   elseif kind == "list" then
     local path, items, out = join(parent, label), field and field.items, {}
     for i, item in ipairs(spec) do
-      local item_kind = type(item)
-      if item_kind == "table" then
-        item_kind = document.is(item) and "constant" or item[1] ~= nil and "list" or "object"
-      elseif item_kind ~= "string" and item_kind ~= "function" then
-        item_kind = "constant"
-      end
+      local item_kind = kind_of(item)
       local v
       if item_kind == "object" then
         v = map_object(item, record, ctx, item_path(path, i), items)
