@@ -147,8 +147,11 @@ describe("cdp-onboard submit", function()
       .. " --journal " .. journal .. " >" .. out .. " 2>&1")
     os.execute("sh -c " .. shell_quote(command .. " & echo $! >" .. pidfile .. "; wait $!; echo $? >" .. rcfile)
       .. " >/dev/null 2>&1 &")
+    -- Record 2 in flight: its onboarding reached the sandbox (a start in the
+    -- journal is not enough: records are read ahead and started before
+    -- their turn).
     local waited = 0
-    while not ((read(journal) or ""):find('"key":"C%-1002"') and read(pidfile)) and waited < 200 do
+    while not ((sb:counters().faults.fired[ONBOARD] or 0) >= 1 and read(pidfile)) and waited < 200 do
       os.execute("sleep 0.1")
       waited = waited + 1
     end
