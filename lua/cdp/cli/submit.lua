@@ -240,10 +240,10 @@ function submit.run(args)
   -- end is. Syncs are few (one fsync for many starts and outcomes): when the
   -- synced part of the queue could no longer refill every slot, when many
   -- outcomes wait or one has waited SETTLE_WITHIN, and when nothing is in
-  -- flight. Reading ahead and syncing
-  -- run while the transfers travel. Ctrl-C or a stopping error: send nothing
-  -- more, settle what is in flight. Queued records stay started in the
-  -- journal without being sent: a rerun looks them up, then sends them.
+  -- flight. Reading ahead and syncing run while the transfers travel.
+  -- Ctrl-C or a stopping error: send nothing more, settle what is in flight.
+  -- Queued records stay started in the journal without being sent: a rerun
+  -- looks them up, then sends them; the report says "unknown" for them.
   local ahead = 2 * parallel + 8
   local ready, prepared, done = {}, {}, {}  -- synced starts; unsynced starts; unsynced outcomes
   local done_since  -- when the oldest unsynced outcome ended
@@ -269,8 +269,15 @@ function submit.run(args)
       or b:running() == 0 or halted then
       local ok, werr = j:sync()
       if not ok then
-        -- Nothing unsynced counts or goes out; a rerun looks those records up.
+        -- Nothing unsynced counts or goes out; a rerun looks those records
+        -- up. The report still has a row for each.
         stop_error = stop_error or journal_error(werr)
+        for _, e in ipairs(done) do
+          settled(e[1], e[2], { outcome = "unknown", message = "outcome not synced: " .. tostring(stop_error) })
+        end
+        for _, r in ipairs(prepared) do
+          settled(r[1], r[2], { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
+        end
         done, prepared = {}, {}
       end
       for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
@@ -297,12 +304,11 @@ function submit.run(args)
   end
   b:close()
   -- Records read ahead but never sent (Ctrl-C or a stop came first): started
-  -- in the journal, so a rerun looks each up, then sends it.
-  for _, list in ipairs({ ready, prepared }) do
-    for _, r in ipairs(list) do
-      settled(r[1], r[2], { outcome = "unknown",
-        message = "not sent: the run stopped first; a rerun looks it up, then sends it" })
-    end
+  -- in the journal, so a rerun looks each up, then sends it. (`prepared` is
+  -- empty here: every way out of the loop passes a sync.)
+  for _, r in ipairs(ready) do
+    settled(r[1], r[2], { outcome = "unknown",
+      message = "not sent: the run stopped first; a rerun looks it up, then sends it" })
   end
   shown:finish()
   j:close()
