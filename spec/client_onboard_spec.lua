@@ -73,6 +73,32 @@ end
 
 local simple_example = example
 
+-- A JPEG of `kib` KiB (signature, then random bytes), removed at exit.
+local big_jpegs = {}
+local function big_jpeg(kib)
+  if not big_jpegs[kib] then
+    local path = os.tmpname()
+    local f = assert(io.open(path, "wb"))
+    local bytes = { "\255\216\255\224" }
+    for i = 1, kib * 4 - 1 do bytes[#bytes + 1] = ("%08x"):format(i * 7919):rep(32) end
+    f:write(table.concat(bytes))
+    f:close()
+    big_jpegs[kib] = path
+  end
+  return big_jpegs[kib]
+end
+
+-- Bodies under 64 KiB go out with the headers in one write; longer ones
+-- stream. Each size runs the cases that send a body whole and again.
+local SIZES = {
+  { name = "small body (sent with the headers)", example = simple_example, face = IMAGES .. "face.jpg" },
+  { name = "large body (streamed)", face_kib = 300, example = function(id)
+      local t = simple_example(id)
+      t.customer_classification.profile_photo = cdp.file(big_jpeg(300))
+      return t
+    end },
+}
+
 local function n(v) return v or 0 end
 
 describe("cdp.client onboarding", function()
@@ -85,6 +111,7 @@ describe("cdp.client onboarding", function()
   teardown(function()
     if c then c:close() end
     if sb then sb:stop() end
+    for _, path in pairs(big_jpegs) do os.remove(path) end
   end)
 
   before_each(function()
@@ -117,19 +144,21 @@ describe("cdp.client onboarding", function()
     assert.are.equal(1, sb:counters().customers.created)
   end)
 
-  it("sends the streamed body again, whole, after a 401 for a revoked token", function()
-    assert.are.equal(45001, select(2, c:lookup(4, "784199554586089")).code)
-    sb:revoke_tokens("access")
-    local data = assert(c:onboard(build(simple_example("784199554586089"))))
-    local counters = sb:counters()
-    assert.are.equal(1, counters.unauthorized.total)
-    assert.are.equal(2, counters.calls[ONBOARD])
-    assert.are.equal(1, counters.customers.created)
-    local stored = assert(sb:customer(data.ecrn))
-    assert.are.equal(sandbox.sha256_file(IMAGES .. "face.jpg"),
-      stored.documents["customer_classification.profile_photo"].sha256)
-    assert.are.equal(sandbox.sha256_file(IMAGES .. "id-back.jpg"), stored.documents["id_details[1].id_back"].sha256)
-  end)
+  for _, size in ipairs(SIZES) do
+    it(size.name .. ": sent again, whole, after a 401 for a revoked token", function()
+      assert.are.equal(45001, select(2, c:lookup(4, "784199554586089")).code)
+      sb:revoke_tokens("access")
+      local data = assert(c:onboard(build(size.example("784199554586089"))))
+      local counters = sb:counters()
+      assert.are.equal(1, counters.unauthorized.total)
+      assert.are.equal(2, counters.calls[ONBOARD])
+      assert.are.equal(1, counters.customers.created)
+      local stored = assert(sb:customer(data.ecrn))
+      local face = size.face or big_jpeg(size.face_kib)
+      assert.are.equal(sandbox.sha256_file(face), stored.documents["customer_classification.profile_photo"].sha256)
+      assert.are.equal(sandbox.sha256_file(IMAGES .. "id-back.jpg"), stored.documents["id_details[1].id_back"].sha256)
+    end)
+  end
 
   it("sends an ID number given as a Lua number as its digits, and an empty array as []", function()
     if not has_customer then
@@ -217,9 +246,14 @@ describe("cdp.client onboarding", function()
     assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
   end)
 
-  for _, kind in ipairs({ "502", "reset", "truncate", "invalid_json" }) do
-    it("reconciles an onboarding hit by " .. kind .. " after it was processed: one customer, marked", function()
-      local t = simple_example("784199554586093")
+  for _, case in ipairs({ { "502" }, { "reset" }, { "truncate" }, { "invalid_json" }, { "reset", SIZES[2] } }) do
+    local kind, size = case[1], case[2] or SIZES[1]
+    it(size.name .. ": reconciles an onboarding hit by " .. kind .. " after it was processed: one customer, marked",
+      function()
+      local t = size.example("784199554586093")
+      -- On a kept-alive connection: libcurl would send the request again by
+      -- itself after a reset there, were that not refused.
+      c:lookup(4, "784199554586099")
       sb:fault{ path = ONBOARD, kind = kind, when = "after", count = 1 }
       local data, info = c:onboard(build(t))
       assert.is_table(data, tostring(info))
@@ -244,10 +278,13 @@ describe("cdp.client onboarding", function()
     assert.are.equal(1, counters.calls[ONBOARD])
   end)
 
-  for _, kind in ipairs({ "502", "reset" }) do
-    it("returns a retryable error when a " .. kind .. " hit before processing and no customer exists", function()
+  for _, case in ipairs({ { "502" }, { "reset" }, { "reset", SIZES[2] } }) do
+    local kind, size = case[1], case[2] or SIZES[1]
+    it(size.name .. ": returns a retryable error when a " .. kind .. " hit before processing and no customer exists",
+      function()
+      c:lookup(4, "784199554586099")  -- a kept-alive connection, as above
       sb:fault{ path = ONBOARD, kind = kind, when = "before", count = 1 }
-      local data, err = c:onboard(build(simple_example("784199554586095")))
+      local data, err = c:onboard(build(size.example("784199554586095")))
       assert.is_nil(data)
       assert.is_true(err.retryable)
       assert.is_true(err.kind == "server" or err.kind == "transport", err.kind)
@@ -255,7 +292,7 @@ describe("cdp.client onboarding", function()
       assert.are.equal(0, n(counters.customers.created))
       assert.are.equal(1, counters.calls[ONBOARD])
       -- Sending it again, as the error allows, creates it once.
-      local again = assert(c:onboard(build(simple_example("784199554586095"))))
+      local again = assert(c:onboard(build(size.example("784199554586095"))))
       assert.is_nil(again.reconciled)
       assert.are.equal(1, sb:counters().customers.created)
     end)

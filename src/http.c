@@ -15,7 +15,10 @@ struct cdp_http {
     int too_large;
     int out_of_memory; /* on_write could not grow the response buffer */
     int send_once;
-    cdp_body *body;       /* the transfer in progress */
+    int resend_refused;   /* on_prereq stopped libcurl's own re-send */
+    cdp_body *body;       /* the transfer in progress, when streamed */
+    char *inline_body;    /* or the whole body, sent with the headers */
+    size_t inline_len;
     cdp_http_result *res;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
@@ -79,6 +82,23 @@ static int on_seek(void *userp, curl_off_t offset, int origin)
     return cdp_body_seek(h->body, (uint64_t)offset) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
+/* libcurl calls this before each attempt to send the request: a second call
+ * in one transfer is its own re-send on a new connection after a reused one
+ * died unanswered. A send-once request that already left is not sent again
+ * (the streamed body refuses its rewind for the same reason, in on_seek). */
+static int on_prereq(void *userp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    cdp_http *h = userp;
+    long sent = 0;
+    if (h->send_once && h->inline_body != NULL &&
+        curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0) {
+        h->resend_refused = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
 #define SET(opt, val)                                                 \
     do {                                                              \
         CURLcode rc_ = curl_easy_setopt(h->curl, opt, val);           \
@@ -96,6 +116,7 @@ static int bind_handle(cdp_http *h, char *err, size_t errlen)
     SET(CURLOPT_WRITEDATA, h);
     SET(CURLOPT_READDATA, h);
     SET(CURLOPT_SEEKDATA, h);
+    SET(CURLOPT_PREREQDATA, h);
     return 0;
 fail:
     return -1;
@@ -138,6 +159,7 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
     SET(CURLOPT_WRITEFUNCTION, on_write);
     SET(CURLOPT_READFUNCTION, on_read);
     SET(CURLOPT_SEEKFUNCTION, on_seek);
+    SET(CURLOPT_PREREQFUNCTION, on_prereq);
     SET(CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
     if (cfg->ca_file)
@@ -260,8 +282,44 @@ static void transfer_reset(cdp_http *h)
     }
     free_headers(h->headers);
     h->headers = NULL;
+    if (h->inline_body != NULL) {
+        cdp_wipe(h->inline_body, h->inline_len); /* a customer's data */
+        free(h->inline_body);
+        h->inline_body = NULL;
+    }
+    h->inline_len = 0;
     h->res = NULL;
     h->body = NULL;
+}
+
+/* Bodies shorter than this go out in one piece with the headers: libcurl
+ * appends POSTFIELDS under 64 KiB to the request head (one write, one wake-up
+ * of the server), while a streamed body always goes in writes of its own.
+ * Longer bodies stream, so memory stays flat whatever the documents' size. */
+#define INLINE_BODY_MAX (64 * 1024)
+
+/* The whole body in h->inline_body. -1 when a document cannot be read
+ * (`res` says why) or memory runs out. */
+static int read_inline(cdp_http *h, cdp_body *body, size_t len, cdp_http_result *res)
+{
+    h->inline_body = malloc(len + 1);
+    if (h->inline_body == NULL) {
+        snprintf(res->message, sizeof res->message, "out of memory");
+        return -1;
+    }
+    h->inline_len = len;
+    size_t got = 0;
+    while (got < len) {
+        size_t n = cdp_body_read(body, h->inline_body + got, len - got);
+        if (n == CDP_BODY_READ_ERROR || n == 0) {
+            res->fail = CDP_HTTP_BODY;
+            snprintf(res->message, sizeof res->message, "%s",
+                     n == 0 ? "a document ended early" : cdp_body_error(body));
+            return -1;
+        }
+        got += n;
+    }
+    return 0;
 }
 
 static int out_of_memory(cdp_http *h, cdp_http_result *res)
@@ -296,6 +354,7 @@ int cdp_http_begin(cdp_http *h, const char *method, const char *url,
     h->errbuf[0] = '\0';
     h->too_large = 0;
     h->out_of_memory = 0;
+    h->resend_refused = 0;
     h->res = res;
     h->body = body;
     h->send_once = send_once;
@@ -303,9 +362,17 @@ int cdp_http_begin(cdp_http *h, const char *method, const char *url,
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
     size_t text_len = 0;
     const char *text = body != NULL && !send_once ? cdp_body_single_text(body, &text_len) : NULL;
+    if (text == NULL && body != NULL && cdp_body_length(body) < INLINE_BODY_MAX) {
+        if (read_inline(h, body, (size_t)cdp_body_length(body), res) != 0) {
+            transfer_reset(h);
+            return -1;
+        }
+        text = h->inline_body;
+        text_len = h->inline_len;
+    }
     if (text != NULL) {
-        /* A small idempotent body (a lookup) goes out with the headers in
-         * one write; libcurl may re-send it by itself, which is harmless. */
+        /* Out with the headers in one write. libcurl may re-send it by
+         * itself: harmless for a lookup; on_prereq stops it for send-once. */
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)text_len);
         curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, text);
         h->body = NULL;
@@ -328,6 +395,7 @@ int cdp_http_finish(cdp_http *h, long curl_code)
     CURLcode rc = (CURLcode)curl_code;
     cdp_http_result *res = h->res;
     cdp_body *body = h->body;
+    int resend_refused = h->resend_refused;
     transfer_reset(h);
 
     long connects = 0;
@@ -356,7 +424,7 @@ int cdp_http_finish(cdp_http *h, long curl_code)
     } else if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         res->fail = CDP_HTTP_TOO_LARGE;
         snprintf(res->message, sizeof res->message, "response larger than %zu bytes", h->max_response);
-    } else if (rc == CURLE_SEND_FAIL_REWIND) {
+    } else if (rc == CURLE_SEND_FAIL_REWIND || (rc == CURLE_ABORTED_BY_CALLBACK && resend_refused)) {
         res->fail = CDP_HTTP_TRANSPORT;
         snprintf(res->message, sizeof res->message,
                  "the connection broke after the request was sent; not sent again");

@@ -55,23 +55,26 @@ void cdp_http_free(cdp_http *h);
 cdp_http *cdp_http_dup(const cdp_http *h, char *err, size_t errlen);
 
 /* Perform one request. `headers` are "Name: value" lines; `body` may be NULL
- * (GET). The body is rewound to 0 first. Returns 0 when a response arrived,
- * -1 otherwise; details in `res` (cleared first).
+ * (GET). The body is rewound to 0 first. A body under 64 KiB is read whole
+ * and goes out with the headers in one write; a longer one streams.
+ * Returns 0 when a response arrived, -1 otherwise; details in `res`
+ * (cleared first).
  * `send_once`: the request must never be sent twice (onboarding). libcurl
  * re-sends a request by itself when a reused connection dies before any
  * answer, which cannot tell "never arrived" from "processed, then reset";
- * so once any of such a request has left, the body refuses to be rewound
- * (the transfer fails with "not sent again") and the caller finds out what
+ * so once any of such a request has left, libcurl's re-send is refused (the
+ * transfer fails with "not sent again") and the caller finds out what
  * happened. A request that never left may still go on a new connection. */
 int cdp_http_perform(cdp_http *h, const char *method, const char *url,
                      const char *const *headers, size_t nheaders,
                      cdp_body *body, int send_once, cdp_http_result *res);
 
 /* cdp_http_perform in two halves, for a driver of its own (curl multi):
- * begin sets the transfer up on the handle (-1: out of memory, `res` says
- * so); the driver runs cdp_http_easy(h) to completion; finish takes its
- * CURLcode and fills the `res` given to begin (0: a response arrived).
- * `body` and `res` must live until finish. */
+ * begin sets the transfer up on the handle (-1: out of memory, or a document
+ * of a small body, read here, could not be read; `res` says so); the driver
+ * runs cdp_http_easy(h) to completion; finish takes its CURLcode and fills
+ * the `res` given to begin (0: a response arrived). `body` and `res` must
+ * live until finish. */
 int cdp_http_begin(cdp_http *h, const char *method, const char *url,
                    const char *const *headers, size_t nheaders,
                    cdp_body *body, int send_once, cdp_http_result *res);

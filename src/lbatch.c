@@ -174,11 +174,14 @@ static void slot_launch(lbatch *b, slot *s)
     size_t nh = cdp_conn_request_headers(b->conn, s->body != NULL, headers);
     headers[nh++] = s->bearer;
     cdp_http_result_clear(&s->res, 1);
-    if (s->bearer == NULL ||
-        cdp_http_begin(s->http, s->method, s->url, headers, nh, s->body, s->send_once, &s->res) != 0) {
+    if (s->bearer == NULL) {
         s->res.fail = CDP_HTTP_INTERNAL;
         snprintf(s->res.message, sizeof s->res.message, "out of memory");
         s->state = SLOT_ENDED;
+        return;
+    }
+    if (cdp_http_begin(s->http, s->method, s->url, headers, nh, s->body, s->send_once, &s->res) != 0) {
+        s->state = SLOT_ENDED; /* begin said why in s->res */
         return;
     }
     /* The header lines are copied by begin: the bearer line can go now. */
