@@ -128,6 +128,77 @@ describe("client:batch", function()
     c:close()
   end)
 
+  -- Calls b:send() until the sandbox has seen `want` lookups (a pass may
+  -- not be enough for a connection found dead); returns what it saw.
+  local function send_until_seen(b, want)
+    local seen = 0
+    for _ = 1, 100 do
+      b:send()
+      seen = sb:counters().calls[LOOKUP] or 0
+      if seen >= want then break end
+      os.execute("sleep 0.05")
+    end
+    return seen
+  end
+
+  it("with a queue, keeps n in flight and sends a queued call as one ends, inside wait", function()
+    local c = client_for(sb)
+    local b = c:batch(2, { queue = 2 })
+    -- The first two lookups answer after 1 s; the others at once.
+    sb:fault{ path = LOOKUP, kind = "delay", delay = 1, count = 2 }
+    for i = 1, 4 do b:spawn(function(client) return i, lookup(client, ("78419900000%04d"):format(i)) end) end
+    assert.are.equal(0, b:free())
+    assert.has_error(function() b:spawn(lookup, "784199000000005") end)
+    -- Two go out; the queued two stay here while those two are in flight.
+    assert.are.equal(2, send_until_seen(b, 2))
+    b:send()
+    assert.are.equal(2, sb:counters().calls[LOOKUP])
+    -- A slow one ends: a queued one was sent before wait returned (nothing
+    -- moves the batch after it, yet the sandbox sees the call).
+    local ended = b:wait(5)
+    assert.is_true(#ended >= 1)
+    local seen = 0
+    for _ = 1, 100 do
+      seen = sb:counters().calls[LOOKUP]
+      if seen >= 3 then break end
+      os.execute("sleep 0.05")
+    end
+    assert.is_true(seen >= 3, "calls seen: " .. tostring(seen))
+    while b:running() > 0 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    assert.are.equal(4, #ended)
+    for _, r in ipairs(ended) do assert.are.equal(45001, r[3].code) end
+    local counters = sb:counters()
+    assert.are.equal(4, counters.calls[LOOKUP])
+    assert.are.equal(1 + 2, counters.connections)  -- the token request's, and 2 for the lookups
+    b:close()
+    c:close()
+  end)
+
+  it("drops the queued calls unsent and returns what their tasks were spawned with", function()
+    local c = client_for(sb)
+    local b = c:batch(1, { queue = 2 })
+    sb:fault{ path = LOOKUP, kind = "delay", delay = 1, count = 1 }
+    for i = 1, 3 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    assert.are.equal(1, send_until_seen(b, 1))
+    local dropped = b:drop_queued()
+    assert.are.equal(2, #dropped)
+    assert.are.same({ { n = 1, "784199000000002" }, { n = 1, "784199000000003" } }, dropped)
+    assert.are.equal(1, b:running())
+    assert.are.equal(2, b:free())
+    local ended = {}
+    while b:running() > 0 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    assert.are.equal(1, #ended)
+    assert.are.equal(1, sb:counters().calls[LOOKUP])
+    assert.are.same({}, b:drop_queued())
+    b:close()
+    assert.has_error(function() b:drop_queued() end)
+    c:close()
+  end)
+
   it("retries a 401 once with a new token, for every call in flight", function()
     local c = client_for(sb)
     local ids = { "784199000000001", "784199000000002", "784199000000003", "784199000000004" }
@@ -202,6 +273,9 @@ describe("client:batch", function()
     raw:close()
     assert.has_error(function() c:batch(0) end)
     assert.has_error(function() c:batch(65) end)
+    assert.has_error(function() c:batch(1, { queue = -1 }) end)
+    assert.has_error(function() c:batch(1, { queue = 65 }) end)
+    assert.has_error(function() c:batch(1, { queue = 1.5 }) end)
     local b = c:batch(1)
     local leaked
     b:spawn(function(client) leaked = client; return client:lookup(4, "784199000000001") end)

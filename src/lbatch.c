@@ -1,16 +1,21 @@
-/* core.batch(client, n) -> batch: up to n requests in flight at once through
- * one libcurl multi handle, sharing the client's token and the multi's
- * connection cache (kept-alive connections are reused across requests).
+/* core.batch(client, n [, queued]) -> batch: up to n requests in flight at
+ * once through one libcurl multi handle, sharing the client's token and the
+ * multi's connection cache (kept-alive connections are reused across
+ * requests); up to `queued` more wait here, their bodies built, and the
+ * first of them goes out as soon as a request in flight ends, inside wait,
+ * before Lua runs again.
  *
  * batch:start(method, url [, parts [, send_once]]) -> id
- *   Starts a request like client:request (same arguments); raises when all
- *   n slots are busy. Nothing is reported here: every outcome, failures to
- *   read a document or to get a token included, comes out of wait.
+ *   Starts a request like client:request (same arguments), or queues it when
+ *   n are in flight; raises when all n + queued slots are busy. Nothing is
+ *   reported here: every outcome, failures to read a document or to get a
+ *   token included, comes out of wait.
  * batch:wait(seconds) -> { {id, response | false, failure | nil}, ... }
  *   Runs the transfers until at least one ends or `seconds` pass; returns
  *   the ended ones (possibly none), each shaped as client:request's results.
  *   A 401 is retried once with a fresh token, as client:request does.
- * batch:active() -> requests started and not yet returned by wait
+ * batch:active() -> requests started (or queued) and not yet returned by wait
+ * batch:drop_queued() -> { id, ... }: the queued requests, dropped unsent
  * batch:close()  (also on __gc)
  * core.monotonic() -> seconds on a clock that never jumps (for schedulers)
  *
@@ -30,16 +35,16 @@
 #include <curl/curl.h>
 
 #define BATCH_MT "cdp.core.batch"
-#define BATCH_MAX 64
+#define BATCH_MAX 64 /* requests in flight; as many more may be queued */
 
-typedef enum { SLOT_IDLE = 0, SLOT_RUNNING, SLOT_ENDED } slot_state;
+typedef enum { SLOT_IDLE = 0, SLOT_QUEUED, SLOT_RUNNING, SLOT_ENDED } slot_state;
 
 /* Why a request ended before any transfer. */
 typedef enum { EARLY_NONE = 0, EARLY_BODY, EARLY_TOKEN } early_failure;
 
 typedef struct {
     slot_state state;
-    lua_Integer id;
+    lua_Integer id; /* also the queue's order: the oldest goes first */
     cdp_http *http;
     cdp_body *body;
     int parts_ref; /* anchors the parts' strings while the body streams them */
@@ -59,9 +64,10 @@ typedef struct {
     CURLM *multi;
     cdp_conn *conn;  /* the client's: alive while client_ref holds it */
     int client_ref;
-    int n;
+    int n;         /* slots: in flight + queued */
+    int in_flight; /* at most this many running */
     lua_Integer next_id;
-    slot slots[BATCH_MAX];
+    slot slots[]; /* in flight + queued */
 } lbatch;
 
 static void slot_clear(lua_State *L, slot *s)
@@ -122,12 +128,16 @@ static int l_batch_new(lua_State *L)
     cdp_conn *conn = cdp_lclient_check(L, 1);
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_argcheck(L, n >= 1 && n <= BATCH_MAX, 2, "between 1 and 64 requests in flight");
+    lua_Integer queued = luaL_optinteger(L, 3, 0);
+    luaL_argcheck(L, queued >= 0 && queued <= BATCH_MAX, 3, "between 0 and 64 requests queued");
 
-    lbatch *b = lua_newuserdata(L, sizeof *b);
-    memset(b, 0, sizeof *b);
+    size_t size = sizeof(lbatch) + (size_t)(n + queued) * sizeof(slot);
+    lbatch *b = lua_newuserdata(L, size);
+    memset(b, 0, size);
     b->client_ref = LUA_NOREF;
-    for (int i = 0; i < BATCH_MAX; i++)
+    for (int i = 0; i < n + queued; i++)
         b->slots[i].parts_ref = LUA_NOREF;
+    b->in_flight = (int)n;
     luaL_getmetatable(L, BATCH_MT);
     lua_setmetatable(L, -2);
     /* From here __gc frees whatever was taken. */
@@ -141,7 +151,7 @@ static int l_batch_new(lua_State *L)
     /* The cache keeps n connections even while few transfers are added
      * (libcurl sizes it by the handles added at the time, closing the rest). */
     curl_multi_setopt(b->multi, CURLMOPT_MAXCONNECTS, (long)n);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n + queued; i++) {
         char err[256];
         slot *s = &b->slots[i];
         s->http = cdp_http_dup(conn->http, err, sizeof err);
@@ -154,6 +164,14 @@ static int l_batch_new(lua_State *L)
         curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
     }
     return 1;
+}
+
+static int count_state(const lbatch *b, slot_state state)
+{
+    int n = 0;
+    for (int i = 0; i < b->n; i++)
+        n += b->slots[i].state == state;
+    return n;
 }
 
 /* Get a token and start (or restart, after a 401) the slot's transfer.
@@ -239,24 +257,12 @@ static int l_start(lua_State *L)
             return 1;
         }
     }
-    slot_launch(b, s);
+    if (count_state(b, SLOT_RUNNING) < b->in_flight)
+        slot_launch(b, s);
+    else
+        s->state = SLOT_QUEUED;
     lua_pushinteger(L, s->id);
     return 1;
-}
-
-/* batch:send(): one pass of libcurl over every transfer, without waiting, so
- * that what was started goes on the wire now rather than at the next wait:
- * the caller's work until then (reading, validating, syncing a journal)
- * overlaps the transfers. One pass for many starts: each pass checks every
- * transfer's socket. What ends here is collected by wait. */
-static int l_send(lua_State *L)
-{
-    lbatch *b = check_batch(L);
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(b->multi, &running);
-    if (mc != CURLM_OK)
-        return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
-    return 0;
 }
 
 static slot *slot_of(CURL *easy)
@@ -294,19 +300,62 @@ static int collect(lbatch *b)
     return ended;
 }
 
+/* Start the oldest queued requests while fewer than in_flight run.
+ * Returns how many started (or ended at once: no token). */
+static int launch_queued(lbatch *b)
+{
+    int launched = 0;
+    while (count_state(b, SLOT_RUNNING) < b->in_flight) {
+        slot *oldest = NULL;
+        for (int i = 0; i < b->n; i++)
+            if (b->slots[i].state == SLOT_QUEUED && (oldest == NULL || b->slots[i].id < oldest->id))
+                oldest = &b->slots[i];
+        if (oldest == NULL)
+            break;
+        slot_launch(b, oldest);
+        launched++;
+    }
+    return launched;
+}
+
+/* One pass of libcurl; the transfers it ended are collected, and their
+ * places go to queued requests at once, put on the wire by a second pass
+ * before Lua runs again: Lua's bookkeeping overlaps their transfers. */
+static CURLMcode perform_and_refill(lbatch *b)
+{
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(b->multi, &running);
+    if (mc != CURLM_OK)
+        return mc;
+    collect(b);
+    if (launch_queued(b) > 0) {
+        mc = curl_multi_perform(b->multi, &running);
+        if (mc == CURLM_OK)
+            collect(b);
+    }
+    return mc;
+}
+
+/* batch:send(): one pass of libcurl over every transfer, without waiting, so
+ * that what was started goes on the wire now rather than at the next wait:
+ * the caller's work until then (reading, validating, syncing a journal)
+ * overlaps the transfers. One pass for many starts: each pass checks every
+ * transfer's socket. What ends here is returned by the next wait, and a
+ * queued request takes its place at once. */
+static int l_send(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    CURLMcode mc = perform_and_refill(b);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
+    return 0;
+}
+
 static double monotonic_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int count_state(const lbatch *b, slot_state state)
-{
-    int n = 0;
-    for (int i = 0; i < b->n; i++)
-        n += b->slots[i].state == state;
-    return n;
 }
 
 static void push_ended(lua_State *L, lbatch *b)
@@ -344,11 +393,9 @@ static int l_wait(lua_State *L)
     double seconds = luaL_optnumber(L, 2, 0);
     double deadline = monotonic_now() + (seconds > 0 ? seconds : 0);
     for (;;) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(b->multi, &running);
+        CURLMcode mc = perform_and_refill(b);
         if (mc != CURLM_OK)
             return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
-        collect(b);
         if (count_state(b, SLOT_ENDED) > 0 || count_state(b, SLOT_RUNNING) == 0)
             break;
         double left = deadline - monotonic_now();
@@ -370,6 +417,22 @@ static int l_active(lua_State *L)
     return 1;
 }
 
+static int l_drop_queued(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    lua_createtable(L, count_state(b, SLOT_QUEUED), 0);
+    int k = 0;
+    for (int i = 0; i < b->n; i++) {
+        slot *s = &b->slots[i];
+        if (s->state != SLOT_QUEUED)
+            continue;
+        lua_pushinteger(L, s->id);
+        lua_rawseti(L, -2, ++k);
+        slot_clear(L, s);
+    }
+    return 1;
+}
+
 static int l_close(lua_State *L)
 {
     lbatch *b = luaL_checkudata(L, 1, BATCH_MT);
@@ -388,6 +451,7 @@ static const luaL_Reg batch_methods[] = {
     {"wait", l_wait},
     {"send", l_send},
     {"active", l_active},
+    {"drop_queued", l_drop_queued},
     {"close", l_close},
     {NULL, NULL},
 };

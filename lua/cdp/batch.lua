@@ -9,6 +9,8 @@
 --   end
 --   b:send()                             -- put spawned requests on the wire now
 --   b:free(), b:running(), b:close()
+--   local b = c:batch(8, { queue = 8 })  -- 8 in flight, 8 more ready to go
+--   b:drop_queued()                      -- the queued tasks, dropped unsent
 --
 -- Each task runs in a coroutine of its own. Its client calls (lookup, get,
 -- onboard with its reconciliation and retries) are the client's own code; only
@@ -16,6 +18,11 @@
 -- at once on kept-alive connections with the client's one token, and a task's
 -- backoff pauses only that task. Nothing runs between `wait` calls: the batch
 -- makes progress only inside `wait`.
+--
+-- With a queue, up to `queue` more tasks may be spawned: each runs up to its
+-- request, which waits in the C core, body built, and goes out the moment a
+-- request in flight ends, before any Lua runs (no Lua work between one
+-- request's end and the next one's start).
 local core = require "cdp.core"
 
 local batch = {}
@@ -58,16 +65,21 @@ local function task_sleep(_, seconds)
   coroutine.yield(SLEEP, seconds)
 end
 
---- A batch of at most `size` tasks at once over `client` (a cdp.client).
-function batch.new(client, size)
-  if type(size) ~= "number" or size < 1 or size > 64 or size ~= math.floor(size) then
-    error("batch: size must be a whole number from 1 to 64", 3)
-  end
+local function whole(n, low, high)
+  return type(n) == "number" and n >= low and n <= high and n == math.floor(n)
+end
+
+--- A batch of at most `size` requests in flight at once over `client` (a
+-- cdp.client); `opts.queue`: how many more tasks may wait, ready (default 0).
+function batch.new(client, size, opts)
+  if not whole(size, 1, 64) then error("batch: size must be a whole number from 1 to 64", 3) end
+  local queue = opts and opts.queue or 0
+  if not whole(queue, 0, 64) then error("batch: queue must be a whole number from 0 to 64", 3) end
   local self = setmetatable({
-    client = client, core = client._core, size = size, tasks = 0,
-    waiting = {}, timers = {}, ended = {},
+    client = client, core = client._core, size = size + queue, tasks = 0,
+    waiting = {}, timers = {}, ended = {}, args = {},
   }, Batch)
-  self.multi = core.batch(client._core, size)
+  self.multi = core.batch(client._core, size, queue)
   local transport = setmetatable({ owner = self }, Transport)
   -- A task's view of the client: the client's methods and options, with the
   -- transport and the sleep of the batch.
@@ -75,7 +87,7 @@ function batch.new(client, size)
   return self
 end
 
---- Tasks that may still be spawned before one must end.
+--- Tasks that may still be spawned before one must end (queued ones count).
 function Batch:free()
   return self.size - self.tasks
 end
@@ -92,12 +104,14 @@ function Batch:_step(co, ...)
   self.current = nil
   if not r[1] then
     self.tasks = self.tasks - 1
+    self.args[co] = nil
     local message = r[2]
     if type(message) == "string" then message = debug.traceback(co, message) end
     error(message, 0)
   end
   if coroutine.status(co) == "dead" then
     self.tasks = self.tasks - 1
+    self.args[co] = nil
     self.ended[#self.ended + 1] = pack(unpack(r, 2, r.n))
   elseif r[2] == REQUEST then
     self.waiting[r[3]] = co
@@ -105,6 +119,7 @@ function Batch:_step(co, ...)
     self.timers[#self.timers + 1] = { at = core.monotonic() + (tonumber(r[3]) or 0), co = co }
   else
     self.tasks = self.tasks - 1
+    self.args[co] = nil
     error("cdp.batch: a task yielded by itself; tasks must not yield", 0)
   end
 end
@@ -117,7 +132,25 @@ function Batch:spawn(fn, ...)
     error(("batch:spawn: %d tasks are running; wait for one to end first"):format(self.size), 2)
   end
   self.tasks = self.tasks + 1
-  self:_step(coroutine.create(fn), self.view, ...)
+  local co = coroutine.create(fn)
+  self.args[co] = pack(...)
+  self:_step(co, self.view, ...)
+end
+
+--- Drop the tasks whose request is queued, not yet sent (nothing of it
+-- left): they never resume. Returns the arguments each was spawned with
+-- (packed), so that the caller can say what was not done.
+function Batch:drop_queued()
+  if self.multi == nil then error("batch:drop_queued: the batch is closed", 2) end
+  local dropped = {}
+  for _, id in ipairs(self.multi:drop_queued()) do
+    local co = self.waiting[id]
+    self.waiting[id] = nil
+    self.tasks = self.tasks - 1
+    dropped[#dropped + 1] = self.args[co]
+    self.args[co] = nil
+  end
+  return dropped
 end
 
 --- Put the requests of the tasks spawned so far on the wire now, without
@@ -175,7 +208,7 @@ end
 --- Drop whatever is in flight and free the multi handle.
 function Batch:close()
   if self.multi then self.multi:close() end
-  self.multi, self.waiting, self.timers, self.tasks = nil, {}, {}, 0
+  self.multi, self.waiting, self.timers, self.tasks, self.args = nil, {}, {}, 0, {}
 end
 
 batch.Batch = Batch

@@ -308,9 +308,10 @@ function Client._sleep(_, seconds)
   core.sleep(seconds)
 end
 
---- Up to `size` calls of this client at once (see cdp.batch).
-function Client:batch(size)
-  return require("cdp.batch").new(self, size)
+--- Up to `size` calls of this client at once; `opts.queue`: more tasks
+-- ready to go the moment one ends (see cdp.batch).
+function Client:batch(size, opts)
+  return require("cdp.batch").new(self, size, opts)
 end
 
 -- Nothing of the request left (DNS, connect, or the token call's own connect).

@@ -58,6 +58,9 @@ end
 -- syncs are batched, but a record that ended is counted (and shown) soon.
 local SETTLE_WITHIN = 0.05
 
+-- The report's message for a record started in the journal, never sent.
+local NOT_SENT = "not sent: the run stopped first; a rerun looks it up, then sends it"
+
 -- Errors that say nothing about the record but stop the whole run.
 local STOPPING = { auth = true, transport = true, tls = true, timeout = true }
 
@@ -166,7 +169,9 @@ function submit.run(args)
 
   core.trap_interrupt()
   local shown = progress.new(io.stdout, core.isatty(io.stdout) and count_records(args.input) or nil)
-  local b = client:batch(parallel)
+  -- As many more records queued, ready: one goes out the moment another
+  -- ends, before any of the bookkeeping here.
+  local b = client:batch(parallel, { queue = parallel })
   local rows, seen = {}, {}
   local stop_error, interrupted, exhausted
 
@@ -241,12 +246,19 @@ function submit.run(args)
   -- synced part of the queue could no longer refill every slot, when many
   -- outcomes wait or one has waited SETTLE_WITHIN, and when nothing is in
   -- flight. Reading ahead and syncing run while the transfers travel.
-  -- Ctrl-C or a stopping error: send nothing more, settle what is in flight.
-  -- Queued records stay started in the journal without being sent: a rerun
-  -- looks them up, then sends them; the report says "unknown" for them.
+  -- Ctrl-C or a stopping error: send nothing more (the batch's queued
+  -- records are dropped), settle what is in flight. Records read ahead or
+  -- queued stay started in the journal without being sent: a rerun looks
+  -- them up, then sends them; the report says "unknown" for them.
   local ahead = 2 * parallel + 8
   local ready, prepared, done = {}, {}, {}  -- synced starts; unsynced starts; unsynced outcomes
   local done_since  -- when the oldest unsynced outcome ended
+  -- Ctrl-C or a stop: the queued records are dropped unsent.
+  local function drop_queued()
+    for _, task in ipairs(b:drop_queued()) do  -- record_task's arguments
+      settled(task[2], task[3], { outcome = "unknown", message = NOT_SENT })
+    end
+  end
   local function send_ready()
     local sent = 0
     while b:free() > 0 and #ready > 0 and not (interrupted or stop_error) do
@@ -259,6 +271,7 @@ function submit.run(args)
   while true do
     if core.interrupted() then interrupted = true end
     local halted = interrupted or stop_error
+    if halted then drop_queued() end
     send_ready()
     if not halted then
       for _, r in ipairs(next_records(ahead - #ready - #prepared)) do prepared[#prepared + 1] = r end
@@ -292,10 +305,12 @@ function submit.run(args)
     local ended = b:wait(due and math.max(0, due - core.monotonic()) or 0.25)
     if core.interrupted() then interrupted = true end
     -- A task that ended with a stopping error stops the sending before the
-    -- freed slots are refilled.
+    -- freed slots are refilled (a queued record may have taken its place
+    -- already, inside wait: it is settled like the others in flight).
     for _, e in ipairs(ended) do
       if not e[3] then stop_error = stop_error or e[4] end
     end
+    if interrupted or stop_error then drop_queued() end
     send_ready()  -- the freed slots first: the next requests leave before any bookkeeping
     -- Whatever else has ended by now comes along.
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
@@ -307,8 +322,7 @@ function submit.run(args)
   -- in the journal, so a rerun looks each up, then sends it. (`prepared` is
   -- empty here: every way out of the loop passes a sync.)
   for _, r in ipairs(ready) do
-    settled(r[1], r[2], { outcome = "unknown",
-      message = "not sent: the run stopped first; a rerun looks it up, then sends it" })
+    settled(r[1], r[2], { outcome = "unknown", message = NOT_SENT })
   end
   shown:finish()
   j:close()
