@@ -20,7 +20,7 @@ local BUILD = os.getenv("BENCH_BUILD") or "build/bench"
 local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 1000
 local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
-local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 5
+local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 7
 
 local ABIS = {}
 for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
@@ -238,31 +238,46 @@ local function bench_batch(token)
       error(("%s created %d customers of %d"):format(what, created, RECORDS))
     end
   end
-  -- Each round runs curl and then each ABI's submit at one number in flight,
-  -- back to back: the machine's speed drifts (2x within minutes here), so
-  -- each submit run is paired with the curl run just before it, and the row
-  -- is the median of the paired ratios (as row 2), the best runs beside.
+  local function run_curl(p)
+    sb:reset{ customers = true }
+    batch.warm({ dir .. "/bodies" })
+    local t, ok, out = batch.curl(dir, sb, token, count, p)
+    if ok ~= count then error(("curl: %d of %d answered 200: %s"):format(ok, count, out:sub(1, 400))) end
+    check("curl", customers_created())
+    table.insert(times["curl" .. p], t)
+    return t
+  end
+  local function run_submit(abi, p, rep)
+    sb:reset{ customers = true }
+    batch.warm({ dir .. "/images", dir .. "/input.csv", dir .. "/mapping.lua" })
+    local journal = ("%s/journal-%s-%d-%d.jsonl"):format(dir, abi.name, p, rep)
+    local t, status, sout = batch.submit(dir, envfile, abi, p, journal)
+    if status ~= 0 then
+      error(("submit --parallel %d (%s) exit %s: %s"):format(p, abi.label, tostring(status), sout:sub(-600)))
+    end
+    check("submit", customers_created())
+    table.insert(times[abi.name .. ":" .. p], t)
+    return t
+  end
+  -- The machine's speed drifts (2x within minutes here), so each submit run
+  -- is paired with a curl run of its own, back to back at the same number
+  -- in flight, curl first in odd rounds and second in even ones (a steady
+  -- drift then favours neither side); the row is the median of the paired
+  -- ratios (as row 2), the best runs beside.
   local ratios = {}
   for _, abi in ipairs(ABIS) do ratios[abi.name .. ":1"], ratios[abi.name .. ":8"] = {}, {} end
   for rep = 1, BATCH_REPS do
     for _, p in ipairs({ 8, 1 }) do
-      sb:reset{ customers = true }
-      batch.warm({ dir .. "/bodies" })
-      local t_curl, ok, out = batch.curl(dir, sb, token, count, p)
-      if ok ~= count then error(("curl: %d of %d answered 200: %s"):format(ok, count, out:sub(1, 400))) end
-      check("curl", customers_created())
-      table.insert(times["curl" .. p], t_curl)
       for _, abi in ipairs(ABIS) do
         if p == 1 or parallel_ok[abi.name] then
-          sb:reset{ customers = true }
-          batch.warm({ dir .. "/images", dir .. "/input.csv", dir .. "/mapping.lua" })
-          local journal = ("%s/journal-%s-%d-%d.jsonl"):format(dir, abi.name, p, rep)
-          local t, status, sout = batch.submit(dir, envfile, abi, p, journal)
-          if status ~= 0 then
-            error(("submit --parallel %d (%s) exit %s: %s"):format(p, abi.label, tostring(status), sout:sub(-600)))
+          local t_curl, t
+          if rep % 2 == 1 then
+            t_curl = run_curl(p)
+            t = run_submit(abi, p, rep)
+          else
+            t = run_submit(abi, p, rep)
+            t_curl = run_curl(p)
           end
-          check("submit", customers_created())
-          table.insert(times[abi.name .. ":" .. p], t)
           table.insert(ratios[abi.name .. ":" .. p], t_curl / t)
         end
       end
