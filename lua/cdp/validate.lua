@@ -174,6 +174,7 @@ function validate.date(s)
 end
 
 local E164 = "^%+[1-9]%d%d%d%d%d%d+$"  -- + and 7 to 15 digits (length checked apart)
+local EMAIL = "^[^@%s]+@[^@%s]+%.[^@%s%.]+$"
 
 local function clean_phone(s)
   return (s:gsub("[%s%-%.%(%)]", ""))
@@ -222,7 +223,7 @@ function FORMATS.phone(ctx, path, s, name)
 end
 
 function FORMATS.email(ctx, path, s, name)
-  if not s:match("^[^@%s]+@[^@%s]+%.[^@%s%.]+$") then
+  if not find(s, EMAIL) then
     return ctx:error(path, ("not an email address: %s"):format(quote(s)), name)
   end
   return s
@@ -235,6 +236,7 @@ end
 
 local TYPES = {}
 local NULL = json.null
+local math_type = math.type
 
 -- An enumeration's values by their exact and lower-case spellings ("male"
 -- is "Male"), kept on the schema's field after the first use.
@@ -310,10 +312,8 @@ function TYPES.string(ctx, path, v, field, name)
   return v
 end
 
-local math_type = math.type or function() return nil end
-
 function TYPES.integer(ctx, path, v, _, name)
-  if math_type(v) == "integer" then
+  if math_type and math_type(v) == "integer" then
     if v > -2 ^ 53 and v < 2 ^ 53 then return v end
   elseif type(v) == "string" then
     local s = v:match("^%s*(.-)%s*$")
@@ -429,6 +429,75 @@ function TYPES.array(ctx, parent, v, field, name)
   return out
 end
 
+-- Quick checks, one a field: the value as the field's full check (TYPES)
+-- would give it without a problem or a warning, or nil when the full check
+-- must look (to trim, to respell, to report). They take the usual case, a
+-- value already as it goes out, with less work and no path. Made on a
+-- field's first use and kept on it (false: its type has none).
+local QUICK = {}
+
+-- Printable ASCII with no space at either end needs no trimming and no UTF-8
+-- check (a single character is not taken here: it goes the long way).
+local CLEAN_TEXT = "^[!-~][ -~]*[!-~]$"
+
+local function clean_e164(s)
+  return #s <= 16 and find(s, E164)
+end
+
+-- Text each format takes exactly as it is: each is clean text too. Phone
+-- numbers only in E.164 (a local one warns). Countries and enumerations are
+-- answered from what their full check kept (see MEMO_MAX).
+local TAKEN_AS_IS = {
+  date = validate.date,
+  e164 = clean_e164,
+  phone = clean_e164,
+  email = function(s) return find(s, CLEAN_TEXT) and find(s, EMAIL) end,
+  numeric = function(s) return find(s, "^%d+$") end,
+}
+
+function QUICK.string(field)
+  local max, format = field.max or math.huge, field.format
+  if field.enum or format == "country" then
+    return function(v)
+      local memo = field.memo
+      if memo ~= nil then return memo[v] end
+    end
+  end
+  if format == nil then  -- the most common: text taken as it is when clean
+    return function(v)
+      if type(v) == "string" and #v <= max and find(v, CLEAN_TEXT) then return v end
+    end
+  end
+  local taken = TAKEN_AS_IS[format]
+  if taken == nil then return false end
+  return function(v)
+    if type(v) == "string" and #v <= max and taken(v) then return v end
+  end
+end
+
+function QUICK.integer()
+  if not math_type then return false end  -- LuaJIT: no integers, the full check
+  return function(v)
+    if math_type(v) == "integer" and v > -2 ^ 53 and v < 2 ^ 53 then return v end
+  end
+end
+
+local function quick_boolean(v)
+  if v == true or v == false then return v end
+  return BOOLEANS[v]  -- "true", "0"… as they are
+end
+
+function QUICK.boolean()
+  return quick_boolean
+end
+
+local function quick_check(field)
+  local make = QUICK[field.type]
+  local quick = make and make(field) or false
+  field.quick = quick
+  return quick
+end
+
 local function required_count(spec)
   local n, fields = 0, spec.fields
   for i = 1, #fields do
@@ -441,7 +510,8 @@ end
 local object_in_order
 
 function TYPES.object(ctx, parent, v, spec, name)
-  if type(v) ~= "table" or document.is(v) or (v[1] ~= nil) then
+  local metatable = getmetatable(v)  -- a document has one; a plain table none
+  if type(v) ~= "table" or (metatable ~= nil and document.is(v)) or (v[1] ~= nil) then
     return ctx:error(parent, "expected an object, got " .. describe(v), name)
   end
   local path = child_path(parent, name)
@@ -454,8 +524,9 @@ function TYPES.object(ctx, parent, v, spec, name)
     end
     nested[spec.flat_document] = { base64_data = v.base64_data, content_type = v.content_type }
     v = nested
+    metatable = nil
   end
-  if getmetatable(v) == nil then
+  if metatable == nil then
     -- The usual case, a plain table without problems: only its own keys are
     -- visited (a customer has far fewer than the schema). Any problem, a
     -- warning too, and the object is done again field by field in schema
@@ -473,7 +544,11 @@ function TYPES.object(ctx, parent, v, spec, name)
         out[k] = NULL
       else
         if field.required then required = required + 1 end
-        out[k] = TYPES[field.type](ctx, path, value, field, k)
+        local quick, checked = field.quick, nil
+        if quick == nil then quick = quick_check(field) end
+        if quick then checked = quick(value) end
+        if checked == nil then checked = TYPES[field.type](ctx, path, value, field, k) end
+        out[k] = checked
       end
     end
     if ok and #errors == ne and #warnings == nw and required == (spec.required_count or required_count(spec)) then
