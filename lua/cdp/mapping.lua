@@ -61,24 +61,30 @@ local function is_constant(spec)
   return t == "number" or t == "boolean" or document.is(spec) or (t == "function" and CONSTANTS[spec] == true)
 end
 
-local byte = string.byte
+local byte, match = string.byte, string.match
 
--- A cell's text without surrounding spaces. Most cells have none: two byte
--- tests spare them the pattern (this runs for every field of every record).
-local function trim(v)
-  local first, last = byte(v, 1), byte(v, -1)
-  if first == nil then return v end
-  if first > 32 and last > 32 then return v end
-  return v:match("^%s*(.-)%s*$")
+-- A cell's text without surrounding spaces, or nil when it is empty or
+-- blank. Most cells have no spaces: the readers of cells below test the
+-- first and last bytes first, which spares them this call and its pattern
+-- (they run for every field of every record).
+local function trimmed(v)
+  v = match(v, "^%s*(.-)%s*$")
+  if v == "" then return nil end
+  return v
+end
+
+local function no_column_message(column)
+  return ("no column %s in the record"):format(quote(column))
 end
 
 local function cell(record, column)
   local v = record[column]
-  if v == nil then return nil, ("no column %s in the record"):format(quote(column)), true end
   if type(v) == "string" then
-    v = trim(v)
-    if v == "" then return nil end
+    local first, last = byte(v, 1), byte(v, -1)
+    if first and first > 32 and last > 32 then return v end
+    return trimmed(v)
   end
+  if v == nil then return nil, no_column_message(column), true end
   return v
 end
 
@@ -87,10 +93,16 @@ end
 -- 1001.0 for 1001), a JSON null as an empty cell; an object or a list is an
 -- error, never "table: 0x…".
 local function text_cell(record, column)
-  local v, err, missing = cell(record, column)
-  if v == nil then return nil, err, missing end
+  local v = record[column]
   local t = type(v)
-  if t == "string" then return v end
+  if t == "string" then
+    local first, last = byte(v, 1), byte(v, -1)
+    if first and first > 32 and last > 32 then return v end
+    v = trimmed(v)
+    if v == nil then return nil, nil, nil end  -- blank: nil, no message, not missing
+    return v
+  end
+  if v == nil then return nil, no_column_message(column), true end
   if t == "number" then
     if v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return ("%.0f"):format(v) end
     return tostring(v)
@@ -104,38 +116,15 @@ local function text_cell(record, column)
   return nil, ("column %s: %s where text is expected"):format(quote(column), what)
 end
 
--- A field's path ("id_details[1].issued_on") is built only when a problem
--- is reported or a nested value is entered: most fields are fine.
 local function join(path, name)
-  if name == nil then return path end
   if path == "" then return name end
   return path .. "." .. name
 end
 
-local ITEM_PATHS = {}  -- "id_details" -> { "id_details[1]", … }: the same few every record
-
-local function item_path(path, i)
-  local paths = ITEM_PATHS[path]
-  if not paths then
-    paths = {}
-    ITEM_PATHS[path] = paths
-  end
-  local p = paths[i]
-  if not p then
-    p = ("%s[%d]"):format(path, i)
-    paths[i] = p
-  end
-  return p
+local function add_error(ctx, path, message)
+  local errors_so_far = ctx.errors
+  errors_so_far[#errors_so_far + 1] = { path = path, message = message }
 end
-
-local function add_error(ctx, parent, name, message)
-  ctx.errors[#ctx.errors + 1] = { path = join(parent, name), message = message }
-end
-
--- How each field of a spec table is mapped, worked out once per table: a
--- mapping's tables do not change once made. Fields come in schema order
--- (then by name), so problems come in field order.
-local PLANS = setmetatable({}, { __mode = "k" })
 
 -- How a spec value maps: a column name, a function, a list, an object, or
 -- a constant (number, boolean, document).
@@ -149,12 +138,69 @@ local function kind_of(value)
   return kind
 end
 
-local function plan_of(spec, object_schema, top)
-  local plan = PLANS[spec]
-  if plan and plan.schema == object_schema then return plan end
+-- A mapping is compiled once, on its first record, into readers: one
+-- function(record, ctx) -> value | nil per spec value, which knows its kind
+-- and the path its problems are reported at ("id_details[1].issued_on").
+-- Mapping a record is then one call per field, with no kind to look at
+-- and no path to build. A mapping's tables do not change once made.
+local compile
+
+local function column_reader(column, path)
+  return function(record, ctx)
+    local v = record[column]
+    if type(v) == "string" then
+      local first, last = byte(v, 1), byte(v, -1)
+      if first and first > 32 and last > 32 then return v end
+      return trimmed(v)
+    end
+    if v == nil then
+      add_error(ctx, path, no_column_message(column))
+      ctx.missing_column = true
+    end
+    return v
+  end
+end
+
+-- A function of the mapping (a helper's or the partner's): what it raises
+-- or its nil, message is a problem at the field's path.
+local function function_reader(fn, path)
+  return function(record, ctx)
+    local ok, v, err = pcall(fn, record, ctx)
+    if not ok then
+      add_error(ctx, path, "mapping raised an error: " .. tostring(v))
+      return nil
+    end
+    if v == nil and err then add_error(ctx, path, tostring(err)) end
+    return v
+  end
+end
+
+-- The list's items, those that map (an item of nothing but constants is
+-- left out); a list is there even when no item is.
+local function list_reader(spec, item_schema, path)
+  local items = {}
+  for i, item in ipairs(spec) do items[i] = compile(item, item_schema, ("%s[%d]"):format(path, i)) end
+  local count = #items
+  return function(record, ctx)
+    local out, n = {}, 0
+    for i = 1, count do
+      local v = items[i](record, ctx)
+      if v ~= nil then
+        n = n + 1
+        out[n] = v
+      end
+    end
+    return out
+  end
+end
+
+-- An object's fields in schema order (then by name), so problems come in
+-- field order; nil when nothing but constants mapped. The customer itself
+-- (path "") leaves out the mapping's rules and key.
+local function object_reader(spec, object_schema, path)
   local names = {}
   for name in pairs(spec) do
-    if not (top and META[name]) then names[#names + 1] = name end
+    if not (path == "" and META[name]) then names[#names + 1] = name end
   end
   local by_name = object_schema and object_schema.by_name or {}
   table.sort(names, function(a, b)
@@ -163,68 +209,37 @@ local function plan_of(spec, object_schema, top)
     if ia ~= ib then return ia < ib end
     return tostring(a) < tostring(b)
   end)
-  plan = { schema = object_schema }
+  local readers, counts = {}, {}
   for i, name in ipairs(names) do
     local value = spec[name]
-    plan[i] = { name = name, label = tostring(name), spec = value, kind = kind_of(value),
-      field = by_name[name], constant = is_constant(value) }
+    readers[i] = compile(value, by_name[name], join(path, tostring(name)))
+    counts[i] = not is_constant(value)  -- a value that keeps the object
   end
-  PLANS[spec] = plan
-  return plan
-end
-
-local map_object
-
--- One field's value, or nil; problems go to ctx.errors at parent.label (at
--- parent itself for a list's item, whose label is nil).
-local function map_field(kind, spec, record, ctx, parent, label, field)
-  if kind == "string" then
-    local v, err, missing = cell(record, spec)
-    if err then
-      add_error(ctx, parent, label, err)
-      if missing then ctx.missing_column = true end
-    end
-    return v
-  elseif kind == "function" then
-    local ok, v, err = pcall(spec, record, ctx)
-    if not ok then
-      add_error(ctx, parent, label, "mapping raised an error: " .. tostring(v))
-      return nil
-    end
-    if v == nil and err then add_error(ctx, parent, label, tostring(err)) end
-    return v
-  elseif kind == "list" then
-    local path, items, out = join(parent, label), field and field.items, {}
-    for i, item in ipairs(spec) do
-      local item_kind = kind_of(item)
-      local v
-      if item_kind == "object" then
-        v = map_object(item, record, ctx, item_path(path, i), items)
-      else
-        v = map_field(item_kind, item, record, ctx, item_path(path, i), nil, items)
+  local count = #names
+  return function(record, ctx)
+    local out, any = {}, false
+    for i = 1, count do
+      local v = readers[i](record, ctx)
+      if v ~= nil then
+        out[names[i]] = v
+        if counts[i] then any = true end
       end
-      out[#out + 1] = v
     end
-    return out
-  elseif kind == "object" then
-    return map_object(spec, record, ctx, join(parent, label), field)
+    return any and out or nil
   end
-  return spec  -- number, boolean, document: a constant
 end
 
-function map_object(spec, record, ctx, path, object_schema)
-  local plan = PLANS[spec]
-  if not plan or plan.schema ~= object_schema then plan = plan_of(spec, object_schema, path == "") end
-  local out, any = {}, false
-  for i = 1, #plan do
-    local entry = plan[i]
-    local v = map_field(entry.kind, entry.spec, record, ctx, path, entry.label, entry.field)
-    if v ~= nil then
-      out[entry.name] = v
-      if not entry.constant then any = true end
-    end
+-- `field` is the value's schema field (nil for a field the schema lacks).
+function compile(value, field, path)
+  local kind = kind_of(value)
+  if kind == "string" then return column_reader(value, path) end
+  if kind == "function" then
+    -- mapping.const's functions return their value and cannot raise.
+    return CONSTANTS[value] and value or function_reader(value, path)
   end
-  return any and out or nil
+  if kind == "list" then return list_reader(value, field and field.items, path) end
+  if kind == "object" then return object_reader(value, field, path) end
+  return function() return value end  -- number, boolean, document: a constant
 end
 
 --- Make a mapping from a table of field specs (see the top of this file).
@@ -257,7 +272,12 @@ function Mapping:map(record)
     end
     return t
   end
-  local t = map_object(self.spec, record, ctx, "", schema.customer) or {}
+  local read = self.reader
+  if not read then
+    read = object_reader(self.spec, schema.customer, "")
+    self.reader = read
+  end
+  local t = read(record, ctx) or {}
   if #ctx.errors > 0 then return nil, ctx.errors, t end
   return t
 end
@@ -371,9 +391,14 @@ local function date_pattern(format)
   return "^" .. table.concat(pattern) .. "$", order
 end
 
--- English month abbreviations for %b ("14 MAR 1986", as machine-readable zones print them).
-local MONTHS = { jan = 1, feb = 2, mar = 3, apr = 4, may = 5, jun = 6,
-  jul = 7, aug = 8, sep = 9, oct = 10, nov = 11, dec = 12 }
+-- English month abbreviations for %b ("14 MAR 1986", as machine-readable
+-- zones print them), as the date's two digits.
+local MONTHS = { jan = "01", feb = "02", mar = "03", apr = "04", may = "05", jun = "06",
+  jul = "07", aug = "08", sep = "09", oct = "10", nov = "11", dec = "12" }
+
+-- A day or a month of one digit as two ("3" -> "03"); two digits stay.
+local TWO_DIGITS = {}
+for digit = 0, 9 do TWO_DIGITS[tostring(digit)] = "0" .. digit end
 
 --- A date column in `format` (e.g. "%d/%m/%Y", "%d %b %Y") as YYYY-MM-DD.
 -- Only the named format is taken: "03/04/1990" is never guessed.
@@ -387,12 +412,13 @@ function mapping.date(column, format)
   return function(record)
     local v, err = text_cell(record, column)
     if v == nil then return nil, err end
-    local c1, c2, c3 = v:match(pattern)
+    local c1, c2, c3 = match(v, pattern)
     if c1 then
+      -- The captures are digits (the year four of them) or a month's name.
       local got = { c1, c2, c3 }
       local month = got[m_at]
-      if month_by_name then month = MONTHS[month:lower()] else month = tonumber(month) end
-      local iso_date = month and ("%04d-%02d-%02d"):format(tonumber(got[y_at]), month, tonumber(got[d_at]))
+      if month_by_name then month = MONTHS[month:lower()] else month = TWO_DIGITS[month] or month end
+      local iso_date = month and got[y_at] .. "-" .. month .. "-" .. (TWO_DIGITS[got[d_at]] or got[d_at])
       if iso_date and validate.date(iso_date) then return iso_date end
     end
     return nil, ("column %s: %s is not a date in the form %s"):format(quote(column), quote(v), format)
@@ -461,7 +487,7 @@ end
 local function safe_path_part(column, v)
   -- Without "/" a name can climb out only by being "..".
   local plain = not v:find("/", 1, true) and v ~= ".."
-  if v:find("%z") or (not plain and (v:sub(1, 1) == "/" or ("/" .. v .. "/"):find("/%.%./"))) then
+  if v:find("\0", 1, true) or (not plain and (v:sub(1, 1) == "/" or ("/" .. v .. "/"):find("/%.%./"))) then
     return nil, ("column %s: %s is not a file name inside the mapping's folder"):format(quote(column), quote(v))
   end
   return v
@@ -474,16 +500,27 @@ end
 function mapping.file(pattern, ...)
   local columns = { ... }
   local unpack = table.unpack or unpack
+  local count = #columns
   return function(record, ctx)
-    local values = {}
-    for i = 1, #columns do
-      local column = columns[i]
+    local path
+    if count == 1 then  -- the usual case: one column, no list of values to make
+      local column = columns[1]
       local v, err = text_cell(record, column)
       if v == nil then return nil, err end
-      values[i], err = safe_path_part(column, v)
-      if not values[i] then return nil, err end
+      v, err = safe_path_part(column, v)
+      if not v then return nil, err end
+      path = pattern:format(v)
+    else
+      local values = {}
+      for i = 1, count do
+        local column = columns[i]
+        local v, err = text_cell(record, column)
+        if v == nil then return nil, err end
+        values[i], err = safe_path_part(column, v)
+        if not values[i] then return nil, err end
+      end
+      path = pattern:format(unpack(values))
     end
-    local path = pattern:format(unpack(values))
     local base_dir = ctx and ctx.base_dir
     if base_dir and base_dir ~= "." and byte(path, 1) ~= 47 then path = base_dir .. "/" .. path end  -- 47: "/"
     return document.file(path)
