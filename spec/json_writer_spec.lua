@@ -45,6 +45,9 @@ describe("cdp.json.string", function()
     for _, bad in ipairs({ "\255", "a\195", "\192\175", "\237\160\128", "\244\144\128\128" }) do
       assert.has_error(function() json.string(bad) end, "cdp.json: text is not valid UTF-8")
     end
+    for byte = 128, 255 do  -- a lone byte above ASCII is never plain text
+      assert.has_error(function() json.string(string.char(byte)) end, "cdp.json: text is not valid UTF-8")
+    end
   end)
 end)
 
@@ -59,6 +62,28 @@ describe("cdp.json writing by a schema", function()
     local parts = json.encode_parts({ zeta = "z", list = { "a", "b" }, photo = doc }, SPEC,
       function(out, d) as_part(out, d) end)
     assert.same({ '{"zeta":"z","list":["a","b"],"photo":{"b64":"', doc, '"}}' }, parts)
+  end)
+
+  it("closes a text before the next key, a flat document and the object's end", function()
+    local FLAT = object {
+      { name = "before", type = "string" },
+      { name = "doc", type = "document" },
+      { name = "after", type = "string" },
+      { name = "count", type = "integer" },
+    }
+    FLAT.flat_document = "doc"
+    local function flat_doc(out) out:put('"k":1') end
+    assert.equal('{"before":"a","k":1,"after":"b"}',
+      json.encode({ before = "a", doc = {}, after = "b" }, FLAT, flat_doc))
+    assert.equal('{"k":1,"after":"b","count":2}', json.encode({ doc = {}, after = "b", count = 2 }, FLAT, flat_doc))
+    assert.equal('{"before":"a\\\\","count":2}', json.encode({ before = "a\\", count = 2 }, FLAT))
+    assert.equal('{"after":"","count":null}', json.encode({ after = "", count = json.null }, FLAT))
+    assert.equal("{}", json.encode({}, FLAT))
+  end)
+
+  it("writes fields an __index gives and leaves out keys the schema does not have", function()
+    local value = setmetatable({ zeta = "z", extra = "x" }, { __index = { alpha = 1, unknown = 2 } })
+    assert.equal('{"zeta":"z","alpha":1}', json.encode(value, SPEC))
   end)
 
   it("refuses a document in a plain string encode", function()

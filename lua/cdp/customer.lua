@@ -137,16 +137,18 @@ function Customer:first_id()
   return id.id_type, id.id_number
 end
 
+-- A document as {base64_data, content_type}; with `flat`, its members only.
 local function wire_document(out, doc, flat)
-  if not flat then out:put("{") end
+  local open, close = "{", "}"
+  if flat then open, close = "", "" end
   if document.is(doc) then
-    out:put('"base64_data":"')
+    out:put(open, '"base64_data":"')
     out:part(doc)
-    out:put('","content_type":', json.string(doc.content_type))
+    out:put('","content_type":', json.string(doc.content_type), close)
   else
-    out:put('"base64_data":', json.string(doc.base64_data), ',"content_type":', json.string(doc.content_type))
+    out:put(open, '"base64_data":', json.string(doc.base64_data),
+      ',"content_type":', json.string(doc.content_type), close)
   end
-  if not flat then out:put("}") end
 end
 
 --- The request body as parts: JSON text (strings) and documents, each

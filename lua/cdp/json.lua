@@ -13,9 +13,16 @@ local json = {}
 json.null = cjson.null
 
 local find = string.find
+local type = type
 
 local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- A text without anything to escape: printable ASCII but `"` and `\`, as
+-- one anchored class (much cheaper than searching for what needs escaping).
+-- Its ranges are `]`..`~`, `#`..`[`, then space and `!`: the one holding the
+-- lower case letters comes first, as it is tried first for each byte.
+local PLAIN = '^[]-~#-[ !]*$'
 
 --- A JSON string literal: `"`, `\` and control characters (DEL too) escaped,
 -- everything else as it is. The text must be valid UTF-8: the validator
@@ -23,7 +30,7 @@ local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f"
 -- misuse and raise rather than put a body on the wire that the CDP cannot
 -- read (no silent U+FFFD replacement: that would change a customer's name).
 function json.string(s)
-  if not find(s, '[%c"\\\128-\255]') then return '"' .. s .. '"' end  -- plain ASCII: the usual case
+  if find(s, PLAIN) then return '"' .. s .. '"' end  -- the usual case
   if not valid_utf8(s) then error("cdp.json: text is not valid UTF-8", 2) end
   return '"' .. s:gsub('[%c"\\]', function(c)
     return ESCAPES[c] or ("\\u%04x"):format(c:byte())
@@ -45,17 +52,20 @@ end
 local write_value
 local NULL = json.null
 
--- A text without anything to escape: printable ASCII but `"` and `\` (one
--- anchored class: much cheaper than searching for what needs escaping).
-local PLAIN = '^[ !#-[%]^-~]*$'
+-- What an object's last member left behind picks the next key's form:
+-- nothing yet (`"name":`), a value (`,"name":`) or a text whose closing
+-- quote is still to write (`","name":`: one piece fewer a text).
+local OPENED, AFTER_VALUE, AFTER_TEXT = 1, 2, 3
+local SEPARATOR = { "", ",", '",' }
+local CLOSE = { "}", "}", '"}' }
 
--- `"name":` and `,"name":` (and the same with a string's opening quote),
--- written once per schema field and kept on it.
+-- A field's key in those three forms (json_keys), and the same with a
+-- text's opening quote (json_text_keys); made once and kept on the field.
 local function keys_of(field)
   local key = json.string(field.name) .. ":"
-  field.json_key, field.json_next_key = key, "," .. key
-  field.json_key_text, field.json_next_key_text = key .. '"', "," .. key .. '"'
-  return key
+  field.json_keys = { key, "," .. key, '",' .. key }
+  field.json_text_keys = { key .. '"', "," .. key .. '"', '",' .. key .. '"' }
+  return field.json_keys
 end
 
 -- The writer puts pieces in `text` at `n` and returns the new `n`; the
@@ -64,7 +74,7 @@ end
 local function write_object(out, text, n, value, spec, on_document)
   n = n + 1
   text[n] = "{"
-  local first = true
+  local after = OPENED
   local flat = spec.flat_document
   local fields = spec.fields
   for i = 1, #fields do
@@ -74,38 +84,41 @@ local function write_object(out, text, n, value, spec, on_document)
     if v ~= nil then
       if name == flat then
         -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
-        if not first then n = n + 1 text[n] = "," end
+        n = n + 1
+        text[n] = SEPARATOR[after]
         out.n = n
         on_document(out, v, true)
         n = out.n
+        after = AFTER_VALUE
       else
-        if not field.json_key then keys_of(field) end
-        if type(v) == "string" and field.type ~= "document" and find(v, PLAIN) then
+        local keys = field.json_keys or keys_of(field)
+        if field.type == "string" and type(v) == "string" and find(v, PLAIN) then
           -- The usual value, written here rather than through write_value.
-          text[n + 1], text[n + 2], text[n + 3] = first and field.json_key_text or field.json_next_key_text, v, '"'
-          n = n + 3
+          text[n + 1], text[n + 2] = field.json_text_keys[after], v
+          n = n + 2
+          after = AFTER_TEXT
         else
           n = n + 1
-          text[n] = first and field.json_key or field.json_next_key
+          text[n] = keys[after]
           n = write_value(out, text, n, v, field, on_document)
+          after = AFTER_VALUE
         end
       end
-      first = false
     end
   end
   n = n + 1
-  text[n] = "}"
+  text[n] = CLOSE[after]
   return n
 end
 
 function write_value(out, text, n, v, spec, on_document)
   if v == NULL then n = n + 1 text[n] = "null" return n end
-  local t = type(v)
   if spec and spec.type == "document" then
     out.n = n
     on_document(out, v, false)
     return out.n
   end
+  local t = type(v)
   if t == "string" then
     if find(v, PLAIN) then
       text[n + 1], text[n + 2], text[n + 3] = '"', v, '"'
@@ -133,6 +146,11 @@ function write_value(out, text, n, v, spec, on_document)
   if spec and spec.type == "object" then return write_object(out, text, n, v, spec, on_document) end
   error("cdp.json: a table where the schema has no object or array")
 end
+
+-- A new text list with room for 128 pieces (a customer's body before its
+-- first document takes about 70): growing one from empty costs 5% of the
+-- writing under Lua 5.4, 15% under LuaJIT, and Lua 5.4 has no table.new.
+local new_text = assert(load("return {" .. ("nil,"):rep(128) .. "}"))
 
 -- Collects text pieces and, between them, non-string parts (documents).
 -- Its text list is reused after each part: only text[1..n] counts.
@@ -174,7 +192,7 @@ end
 -- Returns the list of parts: strings, and whatever on_document passed to
 -- buffer:part (adjacent strings are merged).
 function json.encode_parts(value, spec, on_document)
-  local out = setmetatable({ text = {}, n = 0, parts = {} }, Buffer)
+  local out = setmetatable({ text = new_text(), n = 0, parts = {} }, Buffer)
   out.n = write_value(out, out.text, 0, value, spec, on_document)
   out:flush()
   return out.parts
