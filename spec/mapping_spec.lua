@@ -148,6 +148,54 @@ describe("cdp.mapping", function()
   end)
 end)
 
+describe("cdp.mapping's readers, made once per mapping", function()
+  it("report a problem of an item table used twice at each item's own path", function()
+    local id = { id_type = 4, id_number = "EID", issued_on = m.date("Issued", "%d/%m/%Y") }
+    local two = m.new { first_name = "Name", id_details = { id, id } }
+    local t, problems = two:map({ Name = "Ana", EID = "784199001234567", Issued = "2020-02-01" })
+    assert.is_nil(t)
+    local message = 'column "Issued": "2020-02-01" is not a date in the form %d/%m/%Y'
+    assert.same({ { path = "id_details[1].issued_on", message = message },
+      { path = "id_details[2].issued_on", message = message } }, problems)
+  end)
+
+  it("report a column missing, a helper raising and a function's message in field order; the rest maps", function()
+    local seen
+    local mapping = m.new {
+      first_name = "Name",
+      last_name = function() error("no last name today", 0) end,
+      email_id = function(_, ctx)
+        seen = { #ctx.errors, ctx.missing_column }
+        return nil, "no e-mail"
+      end,
+      address_list = { { city = "City", country = m.const("AE") }, { city = "Town", country = m.const("AE") } },
+    }
+    local t, problems, partial = mapping:map({ City = " Dubai " })
+    assert.is_nil(t)
+    assert.same({
+      { path = "first_name", message = 'no column "Name" in the record' },
+      { path = "last_name", message = "mapping raised an error: no last name today" },
+      { path = "email_id", message = "no e-mail" },
+      { path = "address_list[2].city", message = 'no column "Town" in the record' },
+    }, problems)
+    assert.same({ 2, true }, seen)  -- a function sees the problems so far
+    assert.same({ address_list = { { city = "Dubai", country = "AE" } } }, partial)
+  end)
+
+  it("leave out blank cells, and objects and items with nothing but constants", function()
+    local mapping = m.new {
+      first_name = "Name",
+      id_details = { { id_type = 4, id_number = "EID" }, { id_type = 1, id_number = "Passport" } },
+      customer_classification = { segment = m.const("retail"), profile_photo = m.file("%s/%s.jpg", "Dir", "Photo") },
+    }
+    local t = assert(mapping:map({ Name = "Ana", EID = "", Passport = " N123 ", Dir = "faces", Photo = "  " }))
+    assert.same({ first_name = "Ana", id_details = { { id_type = 1, id_number = "N123" } } }, t)
+    t = assert(mapping:map({ Name = "Ana", EID = "", Passport = "", Dir = "faces", Photo = "ana" }))
+    assert.equal("faces/ana.jpg", t.customer_classification.profile_photo.path)
+    assert.same({}, t.id_details)
+  end)
+end)
+
 describe("mapping scripts", function()
   it("loads the e-KYC example and checks its CSV: three records wrong on purpose", function()
     local mapping = assert(m.load("examples/ekyc-mapping.lua"))
