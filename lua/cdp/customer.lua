@@ -137,6 +137,13 @@ function Customer:first_id()
   return id.id_type, id.id_number
 end
 
+-- What follows a document's base64, `","content_type":"image/jpeg"` and the
+-- like, made once for each content type the CDP takes.
+local AFTER_BASE64 = {}
+for _, content_type in ipairs(schema.CONTENT_TYPES) do
+  AFTER_BASE64[content_type] = '","content_type":' .. json.string(content_type)
+end
+
 -- A document as {base64_data, content_type}; with `flat`, its members only.
 local function wire_document(out, doc, flat)
   local open, close = "{", "}"
@@ -144,7 +151,8 @@ local function wire_document(out, doc, flat)
   if document.is(doc) then
     out:put(open, '"base64_data":"')
     out:part(doc)
-    out:put('","content_type":', json.string(doc.content_type), close)
+    local content_type = doc.content_type
+    out:put(AFTER_BASE64[content_type] or '","content_type":' .. json.string(content_type), close)
   else
     out:put(open, '"base64_data":', json.string(doc.base64_data),
       ',"content_type":', json.string(doc.content_type), close)
