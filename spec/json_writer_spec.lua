@@ -81,6 +81,13 @@ describe("cdp.json writing by a schema", function()
     assert.equal("{}", json.encode({}, FLAT))
   end)
 
+  it("writes numbers as json.number does, small whole ones and -0 too", function()
+    for _, n in ipairs({ 0, -0.0, 1, 4, 4.0, 101, 1023, 1024, -1, 0.5, 2 ^ 53, 784199554586091 }) do
+      assert.equal('{"alpha":' .. json.number(n) .. "}", json.encode({ alpha = n }, SPEC))
+    end
+    assert.equal('{"alpha":-0}', json.encode({ alpha = -0.0 }, SPEC))
+  end)
+
   it("writes fields an __index gives and leaves out keys the schema does not have", function()
     local value = setmetatable({ zeta = "z", extra = "x" }, { __index = { alpha = 1, unknown = 2 } })
     assert.equal('{"zeta":"z","alpha":1}', json.encode(value, SPEC))
