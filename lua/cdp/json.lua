@@ -53,8 +53,8 @@ local write_value
 local NULL = json.null
 
 -- The digits of 1 to 1023, where codes are (ID type 4, resident type 101):
--- a look-up costs a fraction of string.format. Not of 0: -0.0 would find
--- them, and is written "-0".
+-- a look-up costs a fraction of string.format. 0 is left out: -0.0 would
+-- find its entry, and is written "-0".
 local SMALL_WHOLE = {}
 for i = 1, 1023 do SMALL_WHOLE[i] = json.number(i) end
 
