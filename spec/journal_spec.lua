@@ -60,6 +60,21 @@ describe("cdp.journal", function()
     os.remove(path)
   end)
 
+  it("hands out its file for a sync of one's own only when something was written since", function()
+    local path = tmp()
+    local j = assert(journal.open(path))
+    assert.is_nil(j:begin_sync())
+    assert(j:start("a", { number = 1 }, true))
+    local file = j:begin_sync()
+    assert.equal("userdata", type(file))
+    assert.is_nil(j:begin_sync())   -- what was written is that sync's
+    assert(j:sync())                -- clean: its own sync has nothing to do
+    assert(j:finish("a", { outcome = "created" }, true))
+    assert.equal(file, j:begin_sync())
+    j:close()
+    os.remove(path)
+  end)
+
   it("reads past a line torn by a crash, and the record stays unknown", function()
     local path = tmp()
     local j = assert(journal.open(path))

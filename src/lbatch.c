@@ -16,7 +16,14 @@
  *   A 401 is retried once with a fresh token, as client:request does.
  * batch:active() -> requests started (or queued) and not yet returned by wait
  * batch:drop_queued() -> { id, ... }: the queued requests, dropped unsent
- * batch:close()  (also on __gc)
+ * batch:fsync(file) -> true | nil, message
+ *   Flushes the Lua file's buffer, then syncs it to disk in a thread of its
+ *   own while the transfers go on; wait returns (early) when it has ended.
+ *   One at a time.
+ * batch:fsync_state() -> "none" | "running" | "ended"
+ * batch:fsync_wait() -> true | nil, message: the fsync's result, once it has
+ *   ended (blocks until then); the state is "none" again after.
+ * batch:close()  (also on __gc; waits for a running fsync)
  * core.monotonic() -> seconds on a clock that never jumps (for schedulers)
  *
  * Lua runs only between calls: no callback enters Lua during a transfer.
@@ -25,12 +32,16 @@
 #include "lbatch.h"
 #include "lclient.h"
 #include "secret.h"
+#include "sys.h"
 #include "wirecheck.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -60,8 +71,19 @@ typedef struct {
     char body_error[512];
 } slot;
 
+/* An fsync in a thread of its own. `ended` and `err` are written by the
+ * thread and read by the batch's thread once `ended` is seen set. */
+typedef struct {
+    pthread_t thread;
+    int started; /* a thread runs or has ended, not yet joined */
+    int fd;      /* a duplicate of the file's, closed by the thread */
+    int ended;
+    int err;     /* fsync's errno, 0 when it succeeded */
+} fsync_job;
+
 typedef struct {
     CURLM *multi;
+    fsync_job sync;
     cdp_conn *conn;  /* the client's: alive while client_ref holds it */
     int client_ref;
     int n;         /* slots: in flight + queued */
@@ -91,8 +113,23 @@ static void slot_clear(lua_State *L, slot *s)
     s->state = SLOT_IDLE;
 }
 
+static int fsync_ended(const lbatch *b)
+{
+    return b->sync.started && __atomic_load_n(&b->sync.ended, __ATOMIC_ACQUIRE);
+}
+
+/* The fsync's errno (0: synced), once its thread has been joined. */
+static int fsync_join(lbatch *b)
+{
+    pthread_join(b->sync.thread, NULL);
+    b->sync.started = 0;
+    return b->sync.err;
+}
+
 static void batch_close(lua_State *L, lbatch *b)
 {
+    if (b->sync.started)
+        fsync_join(b); /* its thread wakes the multi handle */
     for (int i = 0; i < b->n; i++) {
         slot *s = &b->slots[i];
         if (s->state == SLOT_RUNNING && b->multi != NULL)
@@ -396,7 +433,7 @@ static int l_wait(lua_State *L)
         CURLMcode mc = perform_and_refill(b);
         if (mc != CURLM_OK)
             return luaL_error(L, "curl_multi_perform: %s", curl_multi_strerror(mc));
-        if (count_state(b, SLOT_ENDED) > 0 || count_state(b, SLOT_RUNNING) == 0)
+        if (count_state(b, SLOT_ENDED) > 0 || count_state(b, SLOT_RUNNING) == 0 || fsync_ended(b))
             break;
         double left = deadline - monotonic_now();
         if (left <= 0)
@@ -433,6 +470,68 @@ static int l_drop_queued(lua_State *L)
     return 1;
 }
 
+static void *fsync_thread(void *arg)
+{
+    lbatch *b = arg;
+    int err = fsync(b->sync.fd) == 0 ? 0 : errno;
+    close(b->sync.fd);
+    b->sync.err = err;
+    __atomic_store_n(&b->sync.ended, 1, __ATOMIC_RELEASE);
+    curl_multi_wakeup(b->multi); /* a wait in curl_multi_poll returns now */
+    return NULL;
+}
+
+static int push_errno(lua_State *L, const char *what, int err)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", what, strerror(err));
+    return 2;
+}
+
+static int l_fsync(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    FILE *f = cdp_sys_check_file(L, 2);
+    if (b->sync.started)
+        return luaL_error(L, "batch:fsync: one is running already (fsync_wait first)");
+    /* A failed flush drops the buffer: the fsync after it would succeed
+     * with those bytes lost. */
+    if (fflush(f) != 0)
+        return push_errno(L, "flush", errno);
+    b->sync.fd = dup(fileno(f)); /* the file may be closed meanwhile */
+    if (b->sync.fd < 0)
+        return push_errno(L, "dup", errno);
+    b->sync.ended = 0;
+    b->sync.err = 0;
+    int rc = pthread_create(&b->sync.thread, NULL, fsync_thread, b);
+    if (rc != 0) {
+        close(b->sync.fd);
+        return push_errno(L, "pthread_create", rc);
+    }
+    b->sync.started = 1;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_fsync_state(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    lua_pushstring(L, !b->sync.started ? "none" : fsync_ended(b) ? "ended" : "running");
+    return 1;
+}
+
+static int l_fsync_wait(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    if (!b->sync.started)
+        return luaL_error(L, "batch:fsync_wait: no fsync started");
+    int err = fsync_join(b);
+    if (err != 0)
+        return push_errno(L, "fsync", err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int l_close(lua_State *L)
 {
     lbatch *b = luaL_checkudata(L, 1, BATCH_MT);
@@ -452,6 +551,9 @@ static const luaL_Reg batch_methods[] = {
     {"send", l_send},
     {"active", l_active},
     {"drop_queued", l_drop_queued},
+    {"fsync", l_fsync},
+    {"fsync_state", l_fsync_state},
+    {"fsync_wait", l_fsync_wait},
     {"close", l_close},
     {NULL, NULL},
 };

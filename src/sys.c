@@ -23,7 +23,7 @@ int cdp_sys_interrupted(void)
 
 /* Lua 5.4's luaL_Stream (closed: closef is NULL) and LuaJIT's file userdata
  * (closed: the FILE* is NULL) both start with the FILE*. */
-static FILE *check_file(lua_State *L, int idx)
+FILE *cdp_sys_check_file(lua_State *L, int idx)
 {
 #if LUA_VERSION_NUM >= 502
     luaL_Stream *stream = (luaL_Stream *)luaL_checkudata(L, idx, LUA_FILEHANDLE);
@@ -41,7 +41,7 @@ static FILE *check_file(lua_State *L, int idx)
 /* core.fsync(file) -> true | nil, message: flush Lua's buffer and the OS's. */
 static int l_fsync(lua_State *L)
 {
-    FILE *f = check_file(L, 1);
+    FILE *f = cdp_sys_check_file(L, 1);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         lua_pushnil(L);
         lua_pushstring(L, strerror(errno));
@@ -54,7 +54,7 @@ static int l_fsync(lua_State *L)
 /* core.isatty(file) -> boolean */
 static int l_isatty(lua_State *L)
 {
-    lua_pushboolean(L, isatty(fileno(check_file(L, 1))));
+    lua_pushboolean(L, isatty(fileno(cdp_sys_check_file(L, 1))));
     return 1;
 }
 

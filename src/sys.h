@@ -4,8 +4,14 @@
 
 #include "compat.h"
 
+#include <stdio.h>
+
 /* Adds fsync, isatty, trap_interrupt and interrupted to the table on top. */
 void cdp_sys_register(lua_State *L);
+
+/* The FILE* of the Lua file at `idx` (either ABI); raises when it is not an
+ * open file. */
+FILE *cdp_sys_check_file(lua_State *L, int idx);
 
 /* Nonzero once SIGINT arrived after trap_interrupt: long loops in C stop
  * starting new work when they see it. */

@@ -11,6 +11,8 @@
 --   b:free(), b:running(), b:close()
 --   local b = c:batch(8, { queue = 8 })  -- 8 in flight, 8 more ready to go
 --   b:drop_queued()                      -- the queued tasks, dropped unsent
+--   b:fsync(file)                        -- sync a file to disk while the transfers go on
+--   b:fsync_state(), b:fsync_wait()      -- "none"/"running"/"ended"; its result
 --
 -- Each task runs in a coroutine of its own. Its client calls (lookup, get,
 -- onboard with its reconciliation and retries) are the client's own code; only
@@ -177,9 +179,9 @@ function Batch:_wake(now)
   return next_at
 end
 
---- Run the tasks until at least one ends or `timeout` seconds pass (default:
--- until one ends). Returns the ended tasks' packed return values, in the
--- order they ended (possibly none).
+--- Run the tasks until at least one ends, `timeout` seconds pass (default:
+-- until one ends) or a running fsync ends. Returns the ended tasks' packed
+-- return values, in the order they ended (possibly none).
 function Batch:wait(timeout)
   if self.multi == nil then error("batch:wait: the batch is closed", 2) end
   local deadline = core.monotonic() + (timeout or math.huge)
@@ -198,11 +200,32 @@ function Batch:wait(timeout)
         self:_step(co, e[2] or nil, e[3])
       end
     end
-    if core.monotonic() >= deadline then break end
+    if core.monotonic() >= deadline or self.multi:fsync_state() == "ended" then break end
   end
   local ended = self.ended
   self.ended = {}
   return ended
+end
+
+--- Flush `file` (a Lua file) and sync it to disk in a thread of its own,
+-- while the transfers go on; `wait` returns when it has ended. One at a
+-- time. Returns true, or nil and a message (the flush failed).
+function Batch:fsync(file)
+  if self.multi == nil then error("batch:fsync: the batch is closed", 2) end
+  return self.multi:fsync(file)
+end
+
+--- "none", "running" or "ended" (its result not yet taken by fsync_wait).
+function Batch:fsync_state()
+  if self.multi == nil then return "none" end
+  return self.multi:fsync_state()
+end
+
+--- The fsync's result once it has ended (blocks until then): true, or nil
+-- and a message.
+function Batch:fsync_wait()
+  if self.multi == nil then error("batch:fsync_wait: the batch is closed", 2) end
+  return self.multi:fsync_wait()
 end
 
 --- Drop whatever is in flight and free the multi handle.

@@ -84,6 +84,15 @@ function Journal:sync()
   return true
 end
 
+--- For a sync of one's own (in another thread, see batch:fsync): the file
+-- to flush and sync when something was written since the last sync, else
+-- nil. What was written before counts as synced once that sync succeeds.
+function Journal:begin_sync()
+  if not self.dirty then return nil end
+  self.dirty = false
+  return self.file
+end
+
 --- The state of record `key`: "new", "done" or "unknown".
 function Journal:state(key)
   local entry = self.last[key]

@@ -245,7 +245,8 @@ function submit.run(args)
   -- end is. Syncs are few (one fsync for many starts and outcomes): when the
   -- synced part of the queue could no longer refill every slot, when many
   -- outcomes wait or one has waited SETTLE_WITHIN, and when nothing is in
-  -- flight. Reading ahead and syncing run while the transfers travel.
+  -- flight. Reading ahead runs while the transfers travel, and so does each
+  -- fsync, in a thread of its own.
   -- Ctrl-C or a stopping error: send nothing more (the batch's queued
   -- records are dropped), settle what is in flight. Records read ahead or
   -- queued stay started in the journal without being sent: a rerun looks
@@ -268,42 +269,69 @@ function submit.run(args)
     end
     if sent > 0 then b:send() end
   end
+  -- The fsync runs in a thread of the batch while the transfers go on;
+  -- `syncing` and `syncing_done` are the starts and outcomes it covers (nil
+  -- when none runs). Once one fails, nothing written after counts either.
+  local syncing, syncing_done, journal_failed
+  local function sync_failed(why)
+    journal_failed = journal_failed or why
+    stop_error = stop_error or journal_error(why)
+    -- Nothing unsynced counts or goes out; a rerun looks those records up.
+    -- The report still has a row for each.
+    for _, e in ipairs(syncing_done) do
+      settled(e[1], e[2], { outcome = "unknown", message = "outcome not synced: " .. tostring(stop_error) })
+    end
+    for _, r in ipairs(syncing) do
+      settled(r[1], r[2], { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
+    end
+    syncing, syncing_done = nil, nil
+  end
+  -- The sync's result (b:fsync_wait's).
+  local function sync_ended(ok, why)
+    if not ok then return sync_failed(why) end
+    for _, r in ipairs(syncing) do ready[#ready + 1] = r end
+    for _, e in ipairs(syncing_done) do settled(e[1], e[2], e[3]) end
+    syncing, syncing_done = nil, nil
+    shown:flush()
+  end
+  local function start_sync()
+    syncing, syncing_done = prepared, done
+    prepared, done, done_since = {}, {}, nil
+    if journal_failed then return sync_failed(journal_failed) end
+    local file = j:begin_sync()
+    if not file then return sync_ended(true) end  -- nothing written since: nothing to wait for
+    local ok, why = b:fsync(file)
+    if not ok then sync_failed(why) end
+  end
   while true do
     if core.interrupted() then interrupted = true end
     local halted = interrupted or stop_error
     if halted then drop_queued() end
+    if syncing and b:fsync_state() == "ended" then sync_ended(b:fsync_wait()) end
     send_ready()
     if not halted then
-      for _, r in ipairs(next_records(ahead - #ready - #prepared)) do prepared[#prepared + 1] = r end
+      local read = #ready + #prepared + (syncing and #syncing or 0)
+      for _, r in ipairs(next_records(ahead - read)) do prepared[#prepared + 1] = r end
       halted = stop_error
     end
     local due = done_since and done_since + SETTLE_WITHIN
-    if (#ready < parallel and #prepared > 0) or #done >= ahead or (due and core.monotonic() >= due)
-      or b:running() == 0 or halted then
-      local ok, werr = j:sync()
-      if not ok then
-        -- Nothing unsynced counts or goes out; a rerun looks those records
-        -- up. The report still has a row for each.
-        stop_error = stop_error or journal_error(werr)
-        for _, e in ipairs(done) do
-          settled(e[1], e[2], { outcome = "unknown", message = "outcome not synced: " .. tostring(stop_error) })
-        end
-        for _, r in ipairs(prepared) do
-          settled(r[1], r[2], { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
-        end
-        done, prepared = {}, {}
-      end
-      for _, e in ipairs(done) do settled(e[1], e[2], e[3]) end
-      shown:flush()
-      for _, r in ipairs(prepared) do ready[#ready + 1] = r end
-      done, prepared, done_since, due = {}, {}, nil, nil
+    local unsynced = #prepared > 0 or #done > 0
+    if not syncing and ((#ready < parallel and #prepared > 0) or #done >= ahead or (due and core.monotonic() >= due)
+      or (unsynced and (b:running() == 0 or halted))) then
+      start_sync()
+    end
+    if syncing and b:running() == 0 then
+      -- Nothing in flight to wait on: wait for the sync itself.
+      sync_ended(b:fsync_wait())
       send_ready()
     end
-    if b:running() == 0 and (interrupted or stop_error or exhausted and #ready == 0 and #prepared == 0) then
+    if b:running() == 0 and not syncing and #prepared == 0 and #done == 0
+      and (interrupted or stop_error or exhausted and #ready == 0) then
       break
     end
     local ended = b:wait(due and math.max(0, due - core.monotonic()) or 0.25)
     if core.interrupted() then interrupted = true end
+    if syncing and b:fsync_state() == "ended" then sync_ended(b:fsync_wait()) end
     -- A task that ended with a stopping error stops the sending before the
     -- freed slots are refilled (a queued record may have taken its place
     -- already, inside wait: it is settled like the others in flight).
@@ -319,8 +347,8 @@ function submit.run(args)
   end
   b:close()
   -- Records read ahead but never sent (Ctrl-C or a stop came first): started
-  -- in the journal, so a rerun looks each up, then sends it. (`prepared` is
-  -- empty here: every way out of the loop passes a sync.)
+  -- in the journal, so a rerun looks each up, then sends it. (`prepared` and
+  -- `done` are empty here: the loop ends only after their sync.)
   for _, r in ipairs(ready) do
     settled(r[1], r[2], { outcome = "unknown", message = NOT_SENT })
   end
