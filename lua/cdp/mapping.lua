@@ -147,14 +147,9 @@ local compile
 
 local function column_reader(column, path)
   return function(record, ctx)
-    local v = record[column]
-    if type(v) == "string" then
-      local first, last = byte(v, 1), byte(v, -1)
-      if first and first > 32 and last > 32 then return v end
-      return trimmed(v)
-    end
-    if v == nil then
-      add_error(ctx, path, no_column_message(column))
+    local v, err = cell(record, column)
+    if err then  -- only a missing column
+      add_error(ctx, path, err)
       ctx.missing_column = true
     end
     return v

@@ -339,7 +339,7 @@ function submit.run(args)
       if not e[3] then stop_error = stop_error or e[4] end
     end
     if interrupted or stop_error then drop_queued() end
-    send_ready()  -- the freed slots first: the next requests leave before any bookkeeping
+    send_ready()  -- refill the queue first: its requests are built before any bookkeeping
     -- Whatever else has ended by now comes along.
     for _, e in ipairs(#ended > 0 and b:wait(0) or {}) do ended[#ended + 1] = e end
     for _, e in ipairs(write_outcomes(ended)) do done[#done + 1] = e end
