@@ -8,8 +8,18 @@
 
 #include <curl/curl.h>
 
+/* TLS sessions shared by a handle and its duplicates (a batch's slots), so
+ * that each new connection resumes the first one's session instead of a
+ * full handshake (certificate chain verified once). One thread at a time,
+ * as for the handles themselves: no locks. */
+typedef struct {
+    CURLSH *share;
+    int refs;
+} tls_sessions;
+
 struct cdp_http {
     CURL *curl;
+    tls_sessions *sessions;
     size_t max_response;
     long connects;
     int too_large;
@@ -122,6 +132,33 @@ fail:
     return -1;
 }
 
+static tls_sessions *sessions_new(void)
+{
+    tls_sessions *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->share = curl_share_init();
+    if (t->share == NULL ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        if (t->share)
+            curl_share_cleanup(t->share);
+        free(t);
+        return NULL;
+    }
+    t->refs = 1;
+    return t;
+}
+
+/* After the handle using it is cleaned up (libcurl refuses to free a share
+ * still in use). */
+static void sessions_release(tls_sessions *t)
+{
+    if (t == NULL || --t->refs > 0)
+        return;
+    curl_share_cleanup(t->share);
+    free(t);
+}
+
 static cdp_http *http_alloc(char *err, size_t errlen)
 {
     pthread_once(&global_once, global_init);
@@ -148,6 +185,12 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
     h->max_response = cfg->max_response ? cfg->max_response : 1024 * 1024;
     if (bind_handle(h, err, errlen) != 0)
         goto fail;
+    h->sessions = sessions_new();
+    if (h->sessions == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    SET(CURLOPT_SHARE, h->sessions->share);
     SET(CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     SET(CURLOPT_PROTOCOLS_STR, "https,http");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -195,6 +238,10 @@ cdp_http *cdp_http_dup(const cdp_http *orig, char *err, size_t errlen)
     }
     if (bind_handle(h, err, errlen) != 0)
         goto fail;
+    /* duphandle leaves the share out: the duplicate joins it here. */
+    h->sessions = orig->sessions;
+    h->sessions->refs++;
+    SET(CURLOPT_SHARE, h->sessions->share);
     return h;
 fail:
     cdp_http_free(h);
@@ -210,6 +257,7 @@ void cdp_http_free(cdp_http *h)
     transfer_reset(h);
     if (h->curl)
         curl_easy_cleanup(h->curl);
+    sessions_release(h->sessions);
     free(h);
 }
 

@@ -44,6 +44,7 @@
 -- Counters (GET /__sandbox/counters); absent names are 0:
 -- {
 --   "connections": 3,            -- TCP connections whose first request was an API call
+--   "tls_resumed": 2,            -- of those, the ones that resumed a TLS session
 --   "tokens": { "granted": { "password": 1, "refresh_token": 0 },
 --               "refused": { "password": 0, "refresh_token": 0, "other": 0 } },
 --                                -- "other": no or unsupported grant_type, bad content type

@@ -20,6 +20,7 @@ end
 local function skeleton()
   return {
     connections = 0,
+    tls_resumed = 0,
     tokens = { granted = { password = 0, refresh_token = 0 },
                refused = { password = 0, refresh_token = 0, other = 0 } },
     calls = {},

@@ -68,7 +68,11 @@ end
 --- content_by_lua for every API path.
 function app.handle()
   watchdog.touch()
-  if ngx.var.connection_requests == "1" then counters.incr("connections") end
+  if ngx.var.connection_requests == "1" then
+    counters.incr("connections")
+    -- A client that keeps TLS sessions resumes one instead of a full handshake.
+    if ngx.var.ssl_session_reused == "r" then counters.incr("tls_resumed") end
+  end
   local path = ngx.var.uri
   local route, key, ecrn = route_of(path)
   if not route then return finish(respond.gateway(404, path)) end
