@@ -137,23 +137,25 @@ function Customer:first_id()
   return id.id_type, id.id_number
 end
 
--- What follows a document's base64, `","content_type":"image/jpeg"` and the
--- like, made once for each content type the CDP takes.
-local AFTER_BASE64 = {}
+-- What comes before a document's base64 (the object opened, or only its
+-- members when flat) and what follows it, `","content_type":"image/jpeg"}`
+-- and the like: made once for each content type the CDP takes.
+local BEFORE_BASE64 = { [false] = '{"base64_data":"', [true] = '"base64_data":"' }
+local AFTER_BASE64 = { [false] = {}, [true] = {} }
 for _, content_type in ipairs(schema.CONTENT_TYPES) do
-  AFTER_BASE64[content_type] = '","content_type":' .. json.string(content_type)
+  local members = '","content_type":' .. json.string(content_type)
+  AFTER_BASE64[false][content_type], AFTER_BASE64[true][content_type] = members .. "}", members
 end
 
 -- A document as {base64_data, content_type}; with `flat`, its members only.
 local function wire_document(out, doc, flat)
-  local open, close = "{", "}"
-  if flat then open, close = "", "" end
   if document.is(doc) then
-    out:put(open, '"base64_data":"')
-    out:part(doc)
     local content_type = doc.content_type
-    out:put(AFTER_BASE64[content_type] or '","content_type":' .. json.string(content_type), close)
+    out:part_between(BEFORE_BASE64[flat], doc, AFTER_BASE64[flat][content_type]
+      or '","content_type":' .. json.string(content_type) .. (flat and "" or "}"))
   else
+    local open, close = "{", "}"
+    if flat then open, close = "", "" end
     out:put(open, '"base64_data":', json.string(doc.base64_data),
       ',"content_type":', json.string(doc.content_type), close)
   end
