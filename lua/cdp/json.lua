@@ -60,22 +60,25 @@ local SMALL_WHOLE = {}
 for i = 1, 1023 do SMALL_WHOLE[i] = json.number(i) end
 
 -- What an object's last member left behind picks the next key's form:
--- nothing yet (`"name":`), a value (`,"name":`) or a text whose closing
--- quote is still to write (`","name":`: one piece fewer a text).
+-- nothing yet (`{"name":`: the opening brace goes out with the first
+-- member), a value (`,"name":`) or a text whose closing quote is still to
+-- write (`","name":`: one piece fewer a text).
 local OPENED, AFTER_VALUE, AFTER_TEXT = 1, 2, 3
-local SEPARATOR = { "", ",", '",' }
-local CLOSE = { "}", "}", '"}' }
+local SEPARATOR = { "{", ",", '",' }
+local CLOSE = { "{}", "}", '"}' }
 
--- How an object's member is written, decided once per field: a text field
--- (its usual value written in place), a document field, the flat document
--- of the object, or anything else (numbers, booleans, lists, objects).
-local TEXT, DOCUMENT, FLAT, OTHER = 1, 2, 3, 4
+-- How an object's member is written, decided once per field: text (its
+-- usual value written in place), text of a code field (the same, its plain
+-- values kept), a list, an object, the flat document of the object, a
+-- document, or anything else (numbers, booleans).
+local TEXT, CODE, ARRAY, OBJECT, FLAT, DOCUMENT, OTHER = 1, 2, 3, 4, 5, 6, 7
+local KIND_OF_TYPE = { string = TEXT, array = ARRAY, object = OBJECT, document = DOCUMENT }
 
--- Text of a field whose values are codes (an enum, a country, a currency)
--- found plain is kept on the plan, up to 256 values a field: "AE" or "Male"
--- comes again in every body, and a look-up costs much less than type() and
--- the pattern test. Only those fields, as in cdp.validate: no name, ID
--- number or e-mail outlives its customer here.
+-- A code field's plain texts (an enum, a country, a currency) are kept on
+-- the plan, up to 256 values a field: "AE" or "Male" comes again in every
+-- body, and a look-up costs much less than type() and the pattern test.
+-- Only those fields, as in cdp.validate: no name, ID number or e-mail
+-- outlives its customer here.
 local KEPT_MAX = 256
 local CODE_FORMATS = { country = true, currency = true }
 
@@ -84,86 +87,110 @@ local CODE_FORMATS = { country = true, currency = true }
 -- (keys) and the same with a text's opening quote (text_keys), so writing
 -- a member is a few look-ups, not string building.
 local function plan_of(spec)
-  local plan = { names = {}, kinds = {}, keys = {}, text_keys = {}, kept = {}, kept_count = {},
+  local plan = { names = {}, kinds = {}, keys = {}, text_keys = {}, codes = {}, codes_kept = {},
     fields = spec.fields, count = #spec.fields }
   for i = 1, plan.count do
     local field = spec.fields[i]
     local name = field.name
     local key = json.string(name) .. ":"
     plan.names[i] = name
-    plan.keys[i] = { key, "," .. key, '",' .. key }
-    plan.text_keys[i] = { key .. '"', "," .. key .. '"', '",' .. key .. '"' }
-    plan.kinds[i] = (name == spec.flat_document and FLAT) or (field.type == "string" and TEXT)
-      or (field.type == "document" and DOCUMENT) or OTHER
-    plan.kept[i] = plan.kinds[i] == TEXT and (field.enum ~= nil or CODE_FORMATS[field.format] ~= nil) and {} or false
-    plan.kept_count[i] = 0
+    plan.keys[i] = { "{" .. key, "," .. key, '",' .. key }
+    plan.text_keys[i] = { "{" .. key .. '"', "," .. key .. '"', '",' .. key .. '"' }
+    local kind = KIND_OF_TYPE[field.type] or OTHER
+    if kind == TEXT and (field.enum ~= nil or CODE_FORMATS[field.format]) then
+      kind = CODE
+      plan.codes[i], plan.codes_kept[i] = {}, 0
+    end
+    if name == spec.flat_document then kind = FLAT end
+    plan.kinds[i] = kind
   end
   spec.json_plan = plan
   return plan
 end
 
--- The values written as a word.
-local WORDS = { [true] = "true", [false] = "false", [NULL] = "null" }
-
--- Keeps a plain text of a field that keeps its codes.
-local function keep(plan, i, v)
-  local count = plan.kept_count[i]
-  if count < KEPT_MAX then
-    plan.kept[i][v] = true
-    plan.kept_count[i] = count + 1
+-- Whether `v` is plain text, for a code field: kept when it is.
+local function plain_code(plan, i, v)
+  if type(v) ~= "string" or not find(v, PLAIN) then return false end
+  local kept = plan.codes_kept[i]
+  if kept < KEPT_MAX then
+    plan.codes[i][v] = true
+    plan.codes_kept[i] = kept + 1
   end
+  return true
 end
+
+-- What a boolean, a null or a small whole number is written as.
+local WORD = { [true] = "true", [false] = "false", [NULL] = "null" }
+for i = 1, #SMALL_WHOLE do WORD[i] = SMALL_WHOLE[i] end
+
+local write_array
 
 -- The writer puts pieces in `text` at `n` and returns the new `n`; the
 -- buffer's own `n` is brought up to date only around on_document, which
 -- writes through the buffer's methods.
 local function write_object(out, text, n, value, spec, on_document)
   local plan = spec.json_plan or plan_of(spec)
-  local names, kinds, keys, text_keys, kept = plan.names, plan.kinds, plan.keys, plan.text_keys, plan.kept
-  n = n + 1
-  text[n] = "{"
+  local names, kinds, keys, text_keys, codes = plan.names, plan.kinds, plan.keys, plan.text_keys, plan.codes
   local after = OPENED
   for i = 1, plan.count do
     local v = value[names[i]]
     if v ~= nil then
       local kind = kinds[i]
-      local plain = false
-      if kind == TEXT then
-        local codes = kept[i]
-        plain = codes and codes[v]
-        if not plain and type(v) == "string" and find(v, PLAIN) then
-          plain = true
-          if codes then keep(plan, i, v) end
-        end
-      end
-      if plain then
+      if kind == TEXT and type(v) == "string" and find(v, PLAIN)
+        or kind == CODE and (codes[i][v] or plain_code(plan, i, v)) then
         -- The usual value, written here rather than through write_value.
         text[n + 1], text[n + 2] = text_keys[i][after], v
         n = n + 2
         after = AFTER_TEXT
-      elseif kind == OTHER and (WORDS[v] or SMALL_WHOLE[v]) then
-        -- A boolean, a null or a code, written here too.
-        text[n + 1], text[n + 2] = keys[i][after], WORDS[v] or SMALL_WHOLE[v]
-        n = n + 2
-        after = AFTER_VALUE
-      elseif kind == FLAT then
-        -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
-        n = n + 1
-        text[n] = SEPARATOR[after]
-        out.n = n
-        on_document(out, v, true)
-        n = out.n
-        after = AFTER_VALUE
       else
-        n = n + 1
-        text[n] = keys[i][after]
-        n = write_value(out, text, n, v, plan.fields[i], on_document)
+        local word = kind == OTHER and WORD[v]
+        if word then
+          text[n + 1], text[n + 2] = keys[i][after], word
+          n = n + 2
+        elseif kind == FLAT then
+          -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
+          n = n + 1
+          text[n] = SEPARATOR[after]
+          out.n = n
+          on_document(out, v, true)
+          n = out.n
+        else
+          n = n + 1
+          text[n] = keys[i][after]
+          if kind == OBJECT and type(v) == "table" then
+            n = write_object(out, text, n, v, plan.fields[i], on_document)
+          elseif kind == ARRAY and type(v) == "table" then
+            n = write_array(out, text, n, v, plan.fields[i], on_document)
+          else
+            n = write_value(out, text, n, v, plan.fields[i], on_document)
+          end
+        end
         after = AFTER_VALUE
       end
     end
   end
   n = n + 1
   text[n] = CLOSE[after]
+  return n
+end
+
+-- A list (a table) by its array spec: objects written straight away.
+function write_array(out, text, n, list, spec, on_document)
+  local items = spec.items
+  local objects = items ~= nil and items.type == "object"
+  n = n + 1
+  text[n] = "["
+  for i = 1, #list do
+    if i > 1 then n = n + 1 text[n] = "," end
+    local item = list[i]
+    if objects and type(item) == "table" then
+      n = write_object(out, text, n, item, items, on_document)
+    else
+      n = write_value(out, text, n, item, items, on_document)
+    end
+  end
+  n = n + 1
+  text[n] = "]"
   return n
 end
 
@@ -187,18 +214,7 @@ function write_value(out, text, n, v, spec, on_document)
   if t == "number" then n = n + 1 text[n] = SMALL_WHOLE[v] or json.number(v) return n end
   if t == "boolean" then n = n + 1 text[n] = v and "true" or "false" return n end
   if t ~= "table" then error("cdp.json: cannot write a " .. t) end
-  if spec and spec.type == "array" then
-    n = n + 1
-    text[n] = "["
-    local items = spec.items
-    for i = 1, #v do
-      if i > 1 then n = n + 1 text[n] = "," end
-      n = write_value(out, text, n, v[i], items, on_document)
-    end
-    n = n + 1
-    text[n] = "]"
-    return n
-  end
+  if spec and spec.type == "array" then return write_array(out, text, n, v, spec, on_document) end
   if spec and spec.type == "object" then return write_object(out, text, n, v, spec, on_document) end
   error("cdp.json: a table where the schema has no object or array")
 end
