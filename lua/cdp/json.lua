@@ -74,20 +74,26 @@ local CLOSE = { "{}", "}", '"}' }
 local TEXT, CODE, ARRAY, OBJECT, FLAT, DOCUMENT, OTHER = 1, 2, 3, 4, 5, 6, 7
 local KIND_OF_TYPE = { string = TEXT, array = ARRAY, object = OBJECT, document = DOCUMENT }
 
--- A code field's plain texts (an enum, a country, a currency) are kept on
--- the plan, up to 256 values a field: "AE" or "Male" comes again in every
--- body, and a look-up costs much less than type() and the pattern test.
--- Only those fields, as in cdp.validate: no name, ID number or e-mail
--- outlives its customer here.
+-- What a boolean, a null or a small whole number is written as.
+local WORD = { [true] = "true", [false] = "false", [NULL] = "null" }
+for i = 1, #SMALL_WHOLE do WORD[i] = SMALL_WHOLE[i] end
+
+-- Values that come again and again (a code field's plain texts: an enum, a
+-- country, a currency; and the words above) are written as one piece with
+-- their key, made on first use and kept on the plan, up to 256 a field: a
+-- look-up costs much less than type(), the pattern test and one more piece
+-- to join. Only those fields, as in cdp.validate: no name, ID number or
+-- e-mail outlives its customer here.
 local KEPT_MAX = 256
 local CODE_FORMATS = { country = true, currency = true }
 
 -- An object's plan, made on its first write and kept on the schema object:
--- for each field its name, its kind, and its key in the three forms above
--- (keys) and the same with a text's opening quote (text_keys), so writing
--- a member is a few look-ups, not string building.
+-- for each field its name, its kind, its key in the three forms above
+-- (keys) and the same with a text's opening quote (text_keys), and its kept
+-- members (false for a field that keeps none), so writing a member is a few
+-- look-ups, not string building.
 local function plan_of(spec)
-  local plan = { names = {}, kinds = {}, keys = {}, text_keys = {}, codes = {}, codes_kept = {},
+  local plan = { names = {}, kinds = {}, keys = {}, text_keys = {}, members = {}, kept = {},
     fields = spec.fields, count = #spec.fields }
   for i = 1, plan.count do
     local field = spec.fields[i]
@@ -97,31 +103,36 @@ local function plan_of(spec)
     plan.keys[i] = { "{" .. key, "," .. key, '",' .. key }
     plan.text_keys[i] = { "{" .. key .. '"', "," .. key .. '"', '",' .. key .. '"' }
     local kind = KIND_OF_TYPE[field.type] or OTHER
-    if kind == TEXT and (field.enum ~= nil or CODE_FORMATS[field.format]) then
-      kind = CODE
-      plan.codes[i], plan.codes_kept[i] = {}, 0
-    end
+    if kind == TEXT and (field.enum ~= nil or CODE_FORMATS[field.format]) then kind = CODE end
     if name == spec.flat_document then kind = FLAT end
     plan.kinds[i] = kind
+    plan.members[i] = (kind == CODE or kind == OTHER) and {}
+    plan.kept[i] = 0
   end
   spec.json_plan = plan
   return plan
 end
 
--- Whether `v` is plain text, for a code field: kept when it is.
-local function plain_code(plan, i, v)
-  if type(v) ~= "string" or not find(v, PLAIN) then return false end
-  local kept = plan.codes_kept[i]
-  if kept < KEPT_MAX then
-    plan.codes[i][v] = true
-    plan.codes_kept[i] = kept + 1
+-- The member `v` of field i in one piece, by the key's three forms, and
+-- what it leaves behind ([4]); nil when `v` is not a plain code or a word.
+local function member_of(plan, i, v)
+  local member
+  if plan.kinds[i] == CODE then
+    if type(v) ~= "string" or not find(v, PLAIN) then return nil end
+    local keys = plan.text_keys[i]
+    member = { keys[1] .. v, keys[2] .. v, keys[3] .. v, AFTER_TEXT }
+  else
+    local word = WORD[v]
+    if not word then return nil end
+    local keys = plan.keys[i]
+    member = { keys[1] .. word, keys[2] .. word, keys[3] .. word, AFTER_VALUE }
   end
-  return true
+  if plan.kept[i] < KEPT_MAX then
+    plan.members[i][v] = member
+    plan.kept[i] = plan.kept[i] + 1
+  end
+  return member
 end
-
--- What a boolean, a null or a small whole number is written as.
-local WORD = { [true] = "true", [false] = "false", [NULL] = "null" }
-for i = 1, #SMALL_WHOLE do WORD[i] = SMALL_WHOLE[i] end
 
 local write_array
 
@@ -130,23 +141,24 @@ local write_array
 -- writes through the buffer's methods.
 local function write_object(out, text, n, value, spec, on_document)
   local plan = spec.json_plan or plan_of(spec)
-  local names, kinds, keys, text_keys, codes = plan.names, plan.kinds, plan.keys, plan.text_keys, plan.codes
+  local names, kinds, keys, text_keys, members = plan.names, plan.kinds, plan.keys, plan.text_keys, plan.members
   local after = OPENED
   for i = 1, plan.count do
     local v = value[names[i]]
     if v ~= nil then
       local kind = kinds[i]
-      if kind == TEXT and type(v) == "string" and find(v, PLAIN)
-        or kind == CODE and (codes[i][v] or plain_code(plan, i, v)) then
+      if kind == TEXT and type(v) == "string" and find(v, PLAIN) then
         -- The usual value, written here rather than through write_value.
         text[n + 1], text[n + 2] = text_keys[i][after], v
         n = n + 2
         after = AFTER_TEXT
       else
-        local word = kind == OTHER and WORD[v]
-        if word then
-          text[n + 1], text[n + 2] = keys[i][after], word
-          n = n + 2
+        local kept = members[i]
+        local member = kept and (kept[v] or member_of(plan, i, v))
+        if member then
+          n = n + 1
+          text[n] = member[after]
+          after = member[4]
         elseif kind == FLAT then
           -- {document = d, document_id = …} goes out as {base64_data, content_type, document_id}
           n = n + 1
@@ -154,6 +166,7 @@ local function write_object(out, text, n, value, spec, on_document)
           out.n = n
           on_document(out, v, true)
           n = out.n
+          after = AFTER_VALUE
         else
           n = n + 1
           text[n] = keys[i][after]
@@ -164,8 +177,8 @@ local function write_object(out, text, n, value, spec, on_document)
           else
             n = write_value(out, text, n, v, plan.fields[i], on_document)
           end
+          after = AFTER_VALUE
         end
-        after = AFTER_VALUE
       end
     end
   end
