@@ -170,7 +170,11 @@ local function write_object(out, text, n, value, spec, on_document)
         else
           n = n + 1
           text[n] = keys[i][after]
-          if kind == OBJECT and type(v) == "table" then
+          if kind == DOCUMENT and v ~= NULL then
+            out.n = n
+            on_document(out, v, false)
+            n = out.n
+          elseif kind == OBJECT and type(v) == "table" then
             n = write_object(out, text, n, v, plan.fields[i], on_document)
           elseif kind == ARRAY and type(v) == "table" then
             n = write_array(out, text, n, v, plan.fields[i], on_document)
