@@ -44,15 +44,30 @@ function iso.is_country(code)
   return load_countries().alpha2[code] ~= nil
 end
 
+-- The answers given so far, by the text asked: the same few country names
+-- and codes come in every record. Countries only (a text that is none is
+-- not kept), and at most 256 of them.
+local answers, answered = {}, 0
+
 --- The alpha-2 code for an alpha-2 (any case), an alpha-3 code or a country
 -- name; nil when there is none.
 function iso.country(value)
+  local code = answers[value]
+  if code then return code end
   local c = countries or load_countries()
-  if c.alpha2[value] then return value end  -- already a code: the usual case
-  local up = value:upper()
-  if #value == 2 and c.alpha2[up] then return up end
-  if #value == 3 and c.alpha3[up] then return c.alpha3[up] end
-  return c.names[fold(value)]
+  if c.alpha2[value] then  -- already a code: the usual case
+    code = value
+  else
+    local up = value:upper()
+    if #value == 2 and c.alpha2[up] then code = up
+    elseif #value == 3 and c.alpha3[up] then code = c.alpha3[up]
+    else code = c.names[fold(value)] end
+  end
+  if code then
+    if answered == 256 then answers, answered = {}, 0 end
+    answers[value], answered = code, answered + 1
+  end
+  return code
 end
 
 --- True when `code` is an ISO 4217 currency code.

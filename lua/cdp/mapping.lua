@@ -61,7 +61,7 @@ local function is_constant(spec)
   return t == "number" or t == "boolean" or document.is(spec) or (t == "function" and CONSTANTS[spec] == true)
 end
 
-local byte, match = string.byte, string.match
+local byte, find, match = string.byte, string.find, string.match
 
 -- A cell's text without surrounding spaces, or nil when it is empty or
 -- blank. Most cells have no spaces: the readers of cells below test the
@@ -92,8 +92,7 @@ end
 -- names, keys): numbers as their digits (JSON Lines under Lua 5.4 gives
 -- 1001.0 for 1001), a JSON null as an empty cell; an object or a list is an
 -- error, never "table: 0x…".
-local function text_cell(record, column)
-  local v = record[column]
+local function text_value(v, column)
   local t = type(v)
   if t == "string" then
     local first, last = byte(v, 1), byte(v, -1)
@@ -114,6 +113,11 @@ local function text_cell(record, column)
   local what = t == "table" and (next(v) == nil and "an empty object or list"
     or v[1] ~= nil and "a list" or "an object") or ("a " .. t)
   return nil, ("column %s: %s where text is expected"):format(quote(column), what)
+end
+
+-- The same, of the record's cell in `column`.
+local function text_cell(record, column)
+  return text_value(record[column], column)
 end
 
 local function join(path, name)
@@ -139,50 +143,56 @@ local function kind_of(value)
 end
 
 -- A mapping is compiled once, on its first record, into readers: one
--- function(record, ctx) -> value | nil per spec value, which knows its kind
--- and the path its problems are reported at ("id_details[1].issued_on").
--- Mapping a record is then one call per field, with no kind to look at
--- and no path to build. A mapping's tables do not change once made.
+-- function(record, ctx) -> value | nil, problem per spec value, which knows
+-- its kind. The object or list around it reports a problem at the path it
+-- made up front ("id_details[1].issued_on"). Mapping a record is then one
+-- call per field, with no kind to look at and no path to build. A mapping's
+-- tables do not change once made.
+--
+-- A function of the partner's is called under pcall: what it raises is a
+-- problem of its field. The helpers below raise only on odd input (a record
+-- whose __index raises, a file pattern that does not format): a mapping of
+-- nothing but helpers is read with one pcall for the whole record, and read
+-- again with each helper under its own pcall when one raised.
 local compile
 
-local function column_reader(column, path)
+local function column_reader(column)
   return function(record, ctx)
-    local v, err = cell(record, column)
-    if err then  -- only a missing column
-      add_error(ctx, path, err)
-      ctx.missing_column = true
-    end
-    return v
+    local v, err, missing = cell(record, column)
+    if missing then ctx.missing_column = true end
+    return v, err
   end
 end
 
--- A function of the mapping (a helper's or the partner's): what it raises
--- or its nil, message is a problem at the field's path.
-local function function_reader(fn, path)
+-- A function of the mapping (a helper's or the partner's), under pcall:
+-- what it raises or its nil, message is a problem at the field's path.
+local function function_reader(fn)
   return function(record, ctx)
     local ok, v, err = pcall(fn, record, ctx)
-    if not ok then
-      add_error(ctx, path, "mapping raised an error: " .. tostring(v))
-      return nil
-    end
-    if v == nil and err then add_error(ctx, path, tostring(err)) end
+    if not ok then return nil, "mapping raised an error: " .. tostring(v) end
+    if v == nil and err then return nil, tostring(err) end
     return v
   end
 end
 
 -- The list's items, those that map (an item of nothing but constants is
 -- left out); a list is there even when no item is.
-local function list_reader(spec, item_schema, path)
-  local items = {}
-  for i, item in ipairs(spec) do items[i] = compile(item, item_schema, ("%s[%d]"):format(path, i)) end
+local function list_reader(spec, item_schema, path, careful)
+  local items, paths = {}, {}
+  for i, item in ipairs(spec) do
+    paths[i] = ("%s[%d]"):format(path, i)
+    items[i] = compile(item, item_schema, paths[i], careful)
+  end
   local count = #items
   return function(record, ctx)
     local out, n = {}, 0
     for i = 1, count do
-      local v = items[i](record, ctx)
+      local v, problem = items[i](record, ctx)
       if v ~= nil then
         n = n + 1
         out[n] = v
+      elseif problem then
+        add_error(ctx, paths[i], problem)
       end
     end
     return out
@@ -192,7 +202,7 @@ end
 -- An object's fields in schema order (then by name), so problems come in
 -- field order; nil when nothing but constants mapped. The customer itself
 -- (path "") leaves out the mapping's rules and key.
-local function object_reader(spec, object_schema, path)
+local function object_reader(spec, object_schema, path, careful)
   local names = {}
   for name in pairs(spec) do
     if not (path == "" and META[name]) then names[#names + 1] = name end
@@ -204,37 +214,67 @@ local function object_reader(spec, object_schema, path)
     if ia ~= ib then return ia < ib end
     return tostring(a) < tostring(b)
   end)
-  local readers, counts = {}, {}
+  local readers, paths, counts = {}, {}, {}
   for i, name in ipairs(names) do
     local value = spec[name]
-    readers[i] = compile(value, by_name[name], join(path, tostring(name)))
+    paths[i] = join(path, tostring(name))
+    readers[i] = compile(value, by_name[name], paths[i], careful)
     counts[i] = not is_constant(value)  -- a value that keeps the object
   end
   local count = #names
   return function(record, ctx)
     local out, any = {}, false
     for i = 1, count do
-      local v = readers[i](record, ctx)
+      local v, problem = readers[i](record, ctx)
       if v ~= nil then
         out[names[i]] = v
         if counts[i] then any = true end
+      elseif problem then
+        add_error(ctx, paths[i], problem)
       end
     end
     return any and out or nil
   end
 end
 
--- `field` is the value's schema field (nil for a field the schema lacks).
-function compile(value, field, path)
+-- Functions made by the helpers below (mapping.date, mapping.name…).
+local HELPERS = setmetatable({}, { __mode = "k" })
+
+local function helper(fn)
+  HELPERS[fn] = true
+  return fn
+end
+
+-- `field` is the value's schema field (nil for a field the schema lacks);
+-- `careful`: every function under its own pcall, helpers too.
+function compile(value, field, path, careful)
   local kind = kind_of(value)
-  if kind == "string" then return column_reader(value, path) end
+  if kind == "string" then return column_reader(value) end
   if kind == "function" then
     -- mapping.const's functions return their value and cannot raise.
-    return CONSTANTS[value] and value or function_reader(value, path)
+    if CONSTANTS[value] or (HELPERS[value] and not careful) then return value end
+    return function_reader(value)
   end
-  if kind == "list" then return list_reader(value, field and field.items, path) end
-  if kind == "object" then return object_reader(value, field, path) end
+  if kind == "list" then return list_reader(value, field and field.items, path, careful) end
+  if kind == "object" then return object_reader(value, field, path, careful) end
   return function() return value end  -- number, boolean, document: a constant
+end
+
+-- True when the spec value holds a function that is not a helper's (what
+-- compile reads: the customer's rules and key are not mapped).
+local function has_own_functions(value, is_customer)
+  local kind = is_customer and "object" or kind_of(value)  -- the customer is read as an object
+  if kind == "function" then return not (CONSTANTS[value] or HELPERS[value]) end
+  if kind == "list" then
+    for _, item in ipairs(value) do
+      if has_own_functions(item) then return true end
+    end
+  elseif kind == "object" then
+    for name, v in pairs(value) do
+      if not (is_customer and META[name]) and has_own_functions(v) then return true end
+    end
+  end
+  return false
 end
 
 --- Make a mapping from a table of field specs (see the top of this file).
@@ -267,12 +307,30 @@ function Mapping:map(record)
     end
     return t
   end
-  local read = self.reader
-  if not read then
-    read = object_reader(self.spec, schema.customer, "")
-    self.reader = read
+  local readers = self.reader
+  if not readers then
+    local helpers_only = not has_own_functions(self.spec, true)
+    -- Helpers only: one pcall for the record (read_careful if it raised).
+    readers = { read = object_reader(self.spec, schema.customer, "", not helpers_only), protect = helpers_only }
+    self.reader = readers
   end
-  local t = read(record, ctx) or {}
+  local t
+  if readers.protect then
+    local ok, out = pcall(readers.read, record, ctx)
+    if ok then
+      t = out
+    else
+      -- A helper raised: the record again, each helper under its own pcall,
+      -- so that what it raised is a problem of its field.
+      local read_careful = readers.read_careful or object_reader(self.spec, schema.customer, "", true)
+      readers.read_careful = read_careful
+      ctx = { errors = {}, base_dir = self.base_dir }
+      t = read_careful(record, ctx)
+    end
+  else
+    t = readers.read(record, ctx)
+  end
+  t = t or {}
   if #ctx.errors > 0 then return nil, ctx.errors, t end
   return t
 end
@@ -353,7 +411,7 @@ end
 
 --- The column as it is (the same as writing its name).
 function mapping.column(name)
-  return function(record) local v, err = cell(record, name) return v, err end
+  return helper(function(record) local v, err = cell(record, name) return v, err end)
 end
 
 local function date_pattern(format)
@@ -387,13 +445,45 @@ local function date_pattern(format)
 end
 
 -- English month abbreviations for %b ("14 MAR 1986", as machine-readable
--- zones print them), as the date's two digits.
-local MONTHS = { jan = "01", feb = "02", mar = "03", apr = "04", may = "05", jun = "06",
-  jul = "07", aug = "08", sep = "09", oct = "10", nov = "11", dec = "12" }
+-- zones print them), as the date's two digits: in any case ("Mar", "MAR",
+-- "mar"…), each spelling listed so that no lower() is needed.
+local MONTHS = {}
+for number, name in ipairs({ "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec" }) do
+  local digits = ("%02d"):format(number)
+  for spelling = 0, 7 do  -- each letter in lower or upper case: 8 spellings
+    local letters = {}
+    for i = 1, 3 do
+      local letter = name:sub(i, i)
+      letters[i] = math.floor(spelling / 2 ^ (i - 1)) % 2 == 1 and letter:upper() or letter
+    end
+    MONTHS[table.concat(letters)] = digits
+  end
+end
 
 -- A day or a month of one digit as two ("3" -> "03"); two digits stay.
 local TWO_DIGITS = {}
 for digit = 0, 9 do TWO_DIGITS[tostring(digit)] = "0" .. digit end
+
+-- The number of a day's or a month's two digits ("03" -> 3).
+local NUMBER_OF = {}
+for n = 0, 99 do NUMBER_OF[("%02d"):format(n)] = n end
+
+local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+
+-- True when the four digits of `year`, `month` and `day` name a day of the
+-- calendar: validate.date's test, on the parts a date is joined from (which
+-- spares joining a wrong date and parsing it again).
+local function is_calendar_day(year, month, day)
+  if month < 1 or month > 12 or day < 1 then return false end
+  if day <= DAYS_IN_MONTH[month] then return true end
+  if month ~= 2 or day ~= 29 then return false end
+  local y = tonumber(year)
+  return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
+end
+
+local function is_space_byte(b)
+  return b == 32 or (b >= 9 and b <= 13)
+end
 
 --- A date column in `format` (e.g. "%d/%m/%Y", "%d %b %Y") as YYYY-MM-DD.
 -- Only the named format is taken: "03/04/1990" is never guessed.
@@ -404,42 +494,79 @@ function mapping.date(column, format)
   for i, spec in ipairs(order) do at[spec == "b" and "m" or spec] = i end
   local month_by_name = format:find("%b", 1, true) ~= nil
   local y_at, m_at, d_at = at.Y, at.m, at.d
-  return function(record)
-    local v, err = text_cell(record, column)
+  -- The pattern is anchored at both ends: a text it matches has no spaces
+  -- around it (so needs no trimming) unless the format itself starts or ends
+  -- with one.
+  local untrimmed_match_is_exact = not is_space_byte(byte(format, 1)) and not is_space_byte(byte(format, -1))
+
+  -- The date of the captures, or nil.
+  local function iso_date_of(c1, c2, c3)
+    local year = y_at == 1 and c1 or y_at == 2 and c2 or c3
+    local month = m_at == 1 and c1 or m_at == 2 and c2 or c3
+    local day = d_at == 1 and c1 or d_at == 2 and c2 or c3
+    if month_by_name then month = MONTHS[month] else month = TWO_DIGITS[month] or month end
+    day = TWO_DIGITS[day] or day
+    if month and is_calendar_day(year, NUMBER_OF[month], NUMBER_OF[day]) then
+      return year .. "-" .. month .. "-" .. day
+    end
+  end
+
+  return helper(function(record)
+    local raw = record[column]
+    if untrimmed_match_is_exact and type(raw) == "string" then
+      local c1, c2, c3 = match(raw, pattern)
+      local iso_date = c1 and iso_date_of(c1, c2, c3)
+      if iso_date then return iso_date end
+    end
+    local v, err = text_value(raw, column)
     if v == nil then return nil, err end
     local c1, c2, c3 = match(v, pattern)
-    if c1 then
-      -- The captures are digits (the year four of them) or a month's name.
-      local got = { c1, c2, c3 }
-      local month = got[m_at]
-      if month_by_name then month = MONTHS[month:lower()] else month = TWO_DIGITS[month] or month end
-      local iso_date = month and got[y_at] .. "-" .. month .. "-" .. (TWO_DIGITS[got[d_at]] or got[d_at])
-      if iso_date and validate.date(iso_date) then return iso_date end
-    end
+    local iso_date = c1 and iso_date_of(c1, c2, c3)
+    if iso_date then return iso_date end
     return nil, ("column %s: %s is not a date in the form %s"):format(quote(column), quote(v), format)
-  end
+  end)
 end
 
 --- A country column (name, alpha-2 or alpha-3) as alpha-2.
 function mapping.country(column)
-  return function(record)
-    local v, err = text_cell(record, column)
+  -- The code of each cell text met so far, as it is in the file (trimmed or
+  -- not): a file names few countries, and this spares trimming and looking
+  -- up the same "United Arab Emirates" in every record. Country names only
+  -- (no answer is kept for a text that is no country), and at most 256.
+  local code_of, kept = {}, 0
+  return helper(function(record)
+    local raw = record[column]
+    local code = code_of[raw]
+    if code then return code end
+    local v, err = text_value(raw, column)
     if v == nil then return nil, err end
-    local code = iso.country(tostring(v))
-    if not code then return nil, ("column %s: %s is not a country"):format(quote(column), quote(tostring(v))) end
+    code = iso.country(v)  -- v is text: tostring(v) is v
+    if not code then return nil, ("column %s: %s is not a country"):format(quote(column), quote(v)) end
+    if type(raw) == "string" then
+      if kept == 256 then code_of, kept = {}, 0 end
+      code_of[raw], kept = code, kept + 1
+    end
     return code
-  end
+  end)
 end
 
 --- A phone column as E.164; local numbers take `default_country`'s code.
 function mapping.phone(column, default_country)
-  return function(record)
-    local v, err = text_cell(record, column)
+  return helper(function(record)
+    local raw = record[column]
+    -- Spaces around a number go with its separators: a number found in the
+    -- cell as it is is the trimmed cell's number too (not so a problem,
+    -- which quotes the trimmed cell).
+    if type(raw) == "string" then
+      local n = phone.e164(raw, default_country)
+      if n then return n end
+    end
+    local v, err = text_value(raw, column)
     if v == nil then return nil, err end
     local n, perr = phone.e164(v, default_country)
     if not n then return nil, ("column %s: %s"):format(quote(column), perr) end
     return n
-  end
+  end)
 end
 
 --- One part of a full-name column: "first" (first word), "last" (last word)
@@ -448,7 +575,7 @@ function mapping.name(column, part)
   if part ~= "first" and part ~= "middle" and part ~= "last" then
     error("cdp.mapping.name: part must be first, middle or last", 2)
   end
-  return function(record, ctx)
+  return helper(function(record, ctx)
     -- first, middle and last read the same column: split it once per record
     -- (kept for this record only: a ctx passed on with another record
     -- starts afresh).
@@ -461,8 +588,17 @@ function mapping.name(column, part)
     if not words then
       local v, err = text_cell(record, column)
       if v == nil then return nil, err end
-      words = {}
-      for w in v:gmatch("%S+") do words[#words + 1] = w end
+      -- Most names have two or three words: one match rather than a loop
+      -- (v is trimmed: an empty third capture means two words).
+      local w1, w2, w3 = match(v, "^(%S+)%s+(%S+)%s*(%S*)$")
+      if w3 == "" then
+        words = { w1, w2 }
+      elseif w1 then
+        words = { w1, w2, w3 }
+      else
+        words = {}
+        for w in v:gmatch("%S+") do words[#words + 1] = w end
+      end
       if cache then cache[column] = words end
     end
     if part == "first" then return words[1] end
@@ -473,7 +609,7 @@ function mapping.name(column, part)
     if part == "last" then return words[#words] end
     if #words == 2 then return nil end
     return table.concat(words, " ", 2, #words - 1)
-  end
+  end)
 end
 
 -- A record's cell names a file inside the images folder, nothing more: a
@@ -496,9 +632,31 @@ function mapping.file(pattern, ...)
   local columns = { ... }
   local unpack = table.unpack or unpack
   local count = #columns
-  return function(record, ctx)
+  -- The usual pattern, "images/%s": the text before and after its one %s
+  -- (and no other %), so that a path is joined rather than formatted.
+  local before, after
+  if type(pattern) == "string" then before, after = match(pattern, "^([^%%]*)%%s([^%%]*)$") end
+  if count ~= 1 then before = nil end
+  -- A cell's part never starts with "/": the path starts as `before` does.
+  local relative = byte(before or "", 1) ~= 47  -- 47: "/"
+  return helper(function(record, ctx)
+    if before then
+      local column = columns[1]
+      local v, err = text_cell(record, column)
+      if v == nil then return nil, err end
+      -- A plain name (no "/", not "..", no NUL) is inside the folder.
+      if find(v, "/", 1, true) or v == ".." or find(v, "\0", 1, true) then
+        v, err = safe_path_part(column, v)
+        if not v then return nil, err end
+      end
+      local base_dir = ctx and ctx.base_dir
+      if base_dir and base_dir ~= "." and relative then
+        return document.file(base_dir .. "/" .. before .. v .. after)
+      end
+      return document.file(before .. v .. after)
+    end
     local path
-    if count == 1 then  -- the usual case: one column, no list of values to make
+    if count == 1 then
       local column = columns[1]
       local v, err = text_cell(record, column)
       if v == nil then return nil, err end
@@ -519,7 +677,7 @@ function mapping.file(pattern, ...)
     local base_dir = ctx and ctx.base_dir
     if base_dir and base_dir ~= "." and byte(path, 1) ~= 47 then path = base_dir .. "/" .. path end  -- 47: "/"
     return document.file(path)
-  end
+  end)
 end
 
 return setmetatable(mapping, { __call = function(_, spec) return mapping.new(spec) end })
