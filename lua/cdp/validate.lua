@@ -156,14 +156,19 @@ validate.quote = quote
 
 local DAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
---- Year, month and day of a real calendar date written YYYY-MM-DD, or nil.
 local byte, find = string.byte, string.find
 
-function validate.date(s)
-  -- One pattern without captures, then arithmetic on the bytes ("0" is 48):
-  -- this runs for every date of every customer.
-  if not find(s, "^%d%d%d%d%-%d%d%-%d%d$") then return nil end
-  local y1, y2, y3, y4, _, m1, m2, _, d1, d2 = byte(s, 1, 10)
+-- Year, month and day of a real calendar date written YYYY-MM-DD in the
+-- string s, or nil. Its bytes only ("0" is 48): no pattern, one C call; this
+-- runs for every date of every customer.
+local function date_parts(s)
+  if #s ~= 10 then return nil end
+  local y1, y2, y3, y4, dash1, m1, m2, dash2, d1, d2 = byte(s, 1, 10)
+  if dash1 ~= 45 or dash2 ~= 45
+    or y1 < 48 or y1 > 57 or y2 < 48 or y2 > 57 or y3 < 48 or y3 > 57 or y4 < 48 or y4 > 57
+    or m1 < 48 or m1 > 57 or m2 < 48 or m2 > 57 or d1 < 48 or d1 > 57 or d2 < 48 or d2 > 57 then
+    return nil
+  end
   local y = y1 * 1000 + y2 * 100 + y3 * 10 + y4 - 53328
   local m, d = m1 * 10 + m2 - 528, d1 * 10 + d2 - 528
   if m < 1 or m > 12 or d < 1 then return nil end
@@ -171,6 +176,16 @@ function validate.date(s)
   local max = (m == 2 and leap) and 29 or DAYS[m]
   if d > max then return nil end
   return y, m, d
+end
+
+--- Year, month and day of a real calendar date written YYYY-MM-DD, or nil.
+function validate.date(s)
+  if type(s) ~= "string" then
+    -- what string.find does with it: nil for a number, an error otherwise
+    find(s, "^%d%d%d%d%-%d%d%-%d%d$")
+    return nil
+  end
+  return date_parts(s)
 end
 
 local E164 = "^%+[1-9]%d%d%d%d%d%d+$"  -- + and 7 to 15 digits (length checked apart)
@@ -195,7 +210,7 @@ function FORMATS.currency(ctx, path, s, name)
 end
 
 function FORMATS.date(ctx, path, s, name)
-  if not validate.date(s) then
+  if not date_parts(s) then
     return ctx:error(path, ("not a real date in YYYY-MM-DD form: %s"):format(quote(s)), name)
   end
   return s
@@ -448,7 +463,7 @@ end
 -- numbers only in E.164 (a local one warns). Countries and enumerations are
 -- answered from what their full check kept (see MEMO_MAX).
 local TAKEN_AS_IS = {
-  date = validate.date,
+  date = date_parts,
   e164 = clean_e164,
   phone = clean_e164,
   email = function(s) return find(s, CLEAN_TEXT) and find(s, EMAIL) end,
@@ -591,11 +606,192 @@ function check_value(ctx, parent, v, field, name)
   return TYPES[field.type](ctx, parent, v, field, name)
 end
 
+-- The fast path: every value as it goes out, or nil the moment anything
+-- would give an error or a warning (the full check, above, then starts over
+-- and says what and where). Each object of the schema is compiled once into
+-- one checker a field, kept on the schema; a checker takes a value and gives
+-- what the full check would give, or nil. No path, no context, no message:
+-- under Lua 5.4 a C call or a new table costs as much as a small check.
+-- Only plain tables (no metatable) are visited, in pairs order, as the full
+-- check's first pass does, so nothing is called here that it would not call.
+local utf8_len = _VERSION == "Lua 5.4" and utf8.len
+
+-- The full check of one leaf value, for what its taker (below) leaves.
+local function full_leaf(field, value)
+  local ctx = setmetatable({ errors = {}, warnings = {} }, Context)
+  local checked = TYPES[field.type](ctx, "", value, field, field.name)
+  if #ctx.errors == 0 and #ctx.warnings == 0 then return checked end
+end
+
+-- Leaf checkers: a value that goes out as it is (or as a kept answer)
+-- taken at once, anything else handed to the full check. One a type, made
+-- from the field.
+local LEAF_CHECKERS = {}
+
+-- Text with no space at either end: one pattern whose `.*` costs little a
+-- byte, then utf8.len for the UTF-8 check. LuaJIT has no utf8 library:
+-- there, printable ASCII only (CLEAN_TEXT).
+local TRIMMED = "^%S.*%S$"
+
+-- Narrower than EMAIL, and clean text too, so that one pattern is enough:
+-- ASCII letters, digits and ._+- before the @, letters after the last dot
+-- (ranges, not %w: those follow the C locale).
+local SIMPLE_EMAIL = "^[0-9A-Za-z._+-]+@[0-9A-Za-z.-]+%.[A-Za-z]+$"
+
+function LEAF_CHECKERS.string(field)
+  local max, format = field.max or math.huge, field.format
+  if field.enum or format == "country" then
+    return function(v)
+      local memo = field.memo
+      local known = memo and memo[v]
+      if known ~= nil then return known end
+      return full_leaf(field, v)
+    end
+  end
+  if format == nil and utf8_len then
+    return function(v)
+      if type(v) == "string" and #v <= max and find(v, TRIMMED) and utf8_len(v) then return v end
+      return full_leaf(field, v)
+    end
+  end
+  local pattern = (format == nil and CLEAN_TEXT) or (format == "email" and SIMPLE_EMAIL)
+  if pattern then
+    return function(v)
+      if type(v) == "string" and #v <= max and find(v, pattern) then return v end
+      return full_leaf(field, v)
+    end
+  end
+  local taken = TAKEN_AS_IS[format]
+  if taken == nil then return nil end
+  return function(v)
+    if type(v) == "string" and #v <= max and taken(v) then return v end
+    return full_leaf(field, v)
+  end
+end
+
+-- Whole numbers 1 to 1023 (codes, types, counts) as themselves: under Lua
+-- 5.4 a float key such as 4.0 finds the integer 4, what the full check
+-- gives too. Not 0: LuaJIT finds 0 for -0.0, which its full check keeps.
+local SMALL_INTEGERS = {}
+for i = 1, 1023 do SMALL_INTEGERS[i] = i end
+
+function LEAF_CHECKERS.integer(field)
+  return function(v)
+    local small = SMALL_INTEGERS[v]
+    if small ~= nil then return small end
+    if math_type and math_type(v) == "integer" and v > -2 ^ 53 and v < 2 ^ 53 then return v end
+    return full_leaf(field, v)
+  end
+end
+
+function LEAF_CHECKERS.boolean(field)
+  return function(v)
+    if v == true or v == false then return v end
+    local b = BOOLEANS[v]  -- "true", "0"… as they are
+    if b ~= nil then return b end
+    return full_leaf(field, v)
+  end
+end
+
+local function leaf_checker(field)
+  local make = LEAF_CHECKERS[field.type]
+  return make and make(field) or function(v) return full_leaf(field, v) end
+end
+
+local is_document = document.is
+
+-- A document made by cdp.file or cdp.bytes that can be sent; anything else
+-- (the API's own shape too) goes the full way.
+local function document_checker()
+  return function(v)
+    if is_document(v) and v:check() then return v end
+  end
+end
+
+local compile_object, fast_checker
+
+local function array_checker(field)
+  local min_items = field.min_items or 0
+  local item_field = field.items
+  local check_item
+  return function(v)
+    if type(v) ~= "table" or getmetatable(v) ~= nil then return nil end
+    local n = #v
+    if n < min_items then return nil end
+    for k in next, v do
+      if type(k) ~= "number" or k < 1 or k > n or k ~= math.floor(k) then return nil end
+    end
+    check_item = check_item or fast_checker(item_field)
+    local out = {}
+    for i = 1, n do
+      local checked = check_item(v[i])
+      if checked == nil then return nil end
+      out[i] = checked
+    end
+    return out
+  end
+end
+
+-- A field's checker, made on first use and kept on the field.
+function fast_checker(field)
+  local checker = field.fast_checker
+  if checker then return checker end
+  local kind = field.type
+  if kind == "object" then checker = compile_object(field)
+  elseif kind == "array" then checker = array_checker(field)
+  elseif kind == "document" then checker = document_checker()
+  else checker = leaf_checker(field) end
+  field.fast_checker = checker
+  return checker
+end
+
+-- An object: its own keys only (a customer has far fewer than the schema),
+-- each by its field's checker; every required field present, none null.
+function compile_object(spec)
+  local checkers, required = {}, {}
+  local required_total = 0
+  for _, field in ipairs(spec.fields) do
+    -- made lazily: an object's fields may hold the object itself
+    checkers[field.name] = function(v)
+      local checker = fast_checker(field)
+      checkers[field.name] = checker
+      return checker(v)
+    end
+    if field.required then
+      required[field.name] = true
+      required_total = required_total + 1
+    end
+  end
+  local flat_document = spec.flat_document
+  return function(v)
+    if type(v) ~= "table" or getmetatable(v) ~= nil or v[1] ~= nil then return nil end
+    if flat_document and v.base64_data ~= nil then return nil end
+    local out, required_seen = {}, 0
+    for k, value in next, v do  -- no metatable: no __pairs
+      local check = checkers[k]
+      if check == nil then return nil end
+      if value == NULL then
+        if required[k] then return nil end
+        out[k] = NULL
+      else
+        local checked = check(value)
+        if checked == nil then return nil end
+        out[k] = checked
+        if required[k] then required_seen = required_seen + 1 end
+      end
+    end
+    if required_seen ~= required_total then return nil end
+    return out
+  end
+end
+
 --- Check `value` against `spec` (an object of cdp.schema). Returns the
 -- normalized copy, the list of errors and the list of warnings.
 function validate.check(value, spec)
+  local out = fast_checker(spec)(value)
+  if out ~= nil then return out, {}, {} end
   local ctx = setmetatable({ errors = {}, warnings = {} }, Context)
-  local out = check_value(ctx, "", value, spec)
+  out = check_value(ctx, "", value, spec)
   return out, ctx.errors, ctx.warnings
 end
 
