@@ -28,6 +28,7 @@ build = {
         "src/jsonflat.c",
         "src/lbatch.c",
         "src/lclient.c",
+        "src/ljson.c",
         "src/lopts.c",
         "src/ngxshare.c",
         "src/secret.c",

@@ -7,6 +7,7 @@
 #include "digest.h"
 #include "lbatch.h"
 #include "lclient.h"
+#include "ljson.h"
 #include "ngxshare.h"
 #include "regfile.h"
 #include "sys.h"
@@ -79,6 +80,7 @@ int luaopen_cdp_core(lua_State *L)
     cdp_sys_register(L);
     cdp_lclient_register(L);
     cdp_lbatch_register(L);
+    cdp_ljson_register(L);
     cdp_ngxshare_register(L);
     lua_pushliteral(L, CDP_CORE_VERSION);
     lua_setfield(L, -2, "version");

@@ -147,24 +147,28 @@ for _, content_type in ipairs(schema.CONTENT_TYPES) do
   AFTER_BASE64[false][content_type], AFTER_BASE64[true][content_type] = members .. "}", members
 end
 
--- A document as {base64_data, content_type}; with `flat`, its members only.
-local function wire_document(out, doc, flat)
+-- A document as {base64_data, content_type}, with `flat` its members only:
+-- the text before its bytes, the document itself standing for them, and the
+-- text after (core.json_parts's on_document). A raw {base64_data,
+-- content_type} table is text only.
+local function document_pieces(doc, flat)
   if document.is(doc) then
     local content_type = doc.content_type
-    out:part_between(BEFORE_BASE64[flat], doc, AFTER_BASE64[flat][content_type]
-      or '","content_type":' .. json.string(content_type) .. (flat and "" or "}"))
-  else
-    local open, close = "{", "}"
-    if flat then open, close = "", "" end
-    out:put(open, '"base64_data":', json.string(doc.base64_data),
-      ',"content_type":', json.string(doc.content_type), close)
+    return BEFORE_BASE64[flat], doc, AFTER_BASE64[flat][content_type]
+      or '","content_type":' .. json.string(content_type) .. (flat and "" or "}")
   end
+  local open, close = "{", "}"
+  if flat then open, close = "", "" end
+  return open .. '"base64_data":' .. json.string(doc.base64_data)
+    .. ',"content_type":' .. json.string(doc.content_type) .. close
 end
 
 --- The request body as parts: JSON text (strings) and documents, each
--- document standing for the base64 of its bytes between two quotes.
+-- document standing for the base64 of its bytes between two quotes. Written
+-- by the C core as cdp.json writes it (one body per record: the Lua writer
+-- cost `submit` a tenth of its CPU).
 function Customer:parts()
-  return json.encode_parts(self.data, schema.customer, wire_document)
+  return core.json_parts(self.data, schema.customer, json.null, document_pieces, json.number)
 end
 
 local BASE64_VALUE = {}

@@ -1,0 +1,134 @@
+-- core.json_parts, the C writer of the onboarding body: the same parts as
+-- cdp.json's Lua writer (the reference) for every value, well-formed or not,
+-- and the same errors.
+local core = require "cdp.core"
+local json = require "cdp.json"
+local schema = require "cdp.schema"
+local cdp = require "cdp"
+local example_customer = require "fixtures.example_customer"
+
+local NULL = json.null
+
+local function object(fields, flat_document)
+  return { type = "object", fields = fields, flat_document = flat_document }
+end
+
+local SPEC = object {
+  { name = "text", type = "string" },
+  { name = "whole", type = "integer" },
+  { name = "number", type = "number" },
+  { name = "flag", type = "boolean" },
+  { name = "list", type = "array", items = { type = "string" } },
+  { name = "rows", type = "array",
+    items = object({ { name = "a", type = "string" }, { name = "d", type = "document" } }) },
+  { name = "inner", type = "object",
+    fields = { { name = "x", type = "integer" }, { name = "doc", type = "document" } } },
+  { name = "photo", type = "document" },
+  { name = "attached", type = "object", flat_document = "document",
+    fields = { { name = "document", type = "document" }, { name = "document_id", type = "string" } } },
+  { name = "quote\"key", type = "string" },
+}
+
+-- A document is the text before its bytes, itself, and the text after.
+local function pieces(doc, flat)
+  if type(doc) == "table" and doc.raw then return (flat and "" or "{") .. '"raw":1' .. (flat and "" or "}") end
+  return flat and '"b64":"' or '{"b64":"', doc, flat and '"' or '"}'
+end
+
+-- The reference: cdp.json's writer with the same documents.
+local function lua_parts(value, spec)
+  return json.encode_parts(value, spec, function(out, doc, flat)
+    local before, part, after = pieces(doc, flat)
+    out:put(before)
+    if part ~= nil then out:part(part) end
+    if after then out:put(after) end
+  end)
+end
+
+local function c_parts(value, spec)
+  return core.json_parts(value, spec, NULL, pieces, json.number)
+end
+
+-- Both writers' outcome: the parts, or the error without its position.
+local function outcome(write, value, spec)
+  local ok, result = pcall(write, value, spec)
+  if ok then return { ok = true, parts = result } end
+  return { ok = false, message = (tostring(result):gsub("^[^:\n]*:%d+: ", "")) }
+end
+
+local function same_as_lua(value, spec)
+  spec = spec or SPEC
+  local expected, got = outcome(lua_parts, value, spec), outcome(c_parts, value, spec)
+  assert.are.same(expected, got)
+  return got
+end
+
+describe("core.json_parts", function()
+  it("writes the example customer's body as the Lua writer does, documents as parts", function()
+    local c = assert(cdp.customer(example_customer("examples/images")))
+    local got = same_as_lua(c.data, schema.customer)
+    assert.is_true(got.ok)
+    local documents = 0
+    for _, p in ipairs(got.parts) do
+      if type(p) ~= "string" then documents = documents + 1 end
+    end
+    assert.is_true(documents >= 3)
+    assert.are.same(c:parts(), core.json_parts(c.data, schema.customer, NULL, function(doc, flat)
+      local open = flat and '"base64_data":"' or '{"base64_data":"'
+      return open, doc, '","content_type":' .. json.string(doc.content_type) .. (flat and "" or "}")
+    end, json.number))
+  end)
+
+  it("escapes texts, keeps UTF-8, keys in schema order, nulls, empty lists and objects", function()
+    local got = same_as_lua({
+      ["quote\"key"] = "k", text = 'a"b\\c\n\r\t\b\f\0\1\31\127 Zo\195\171 \226\128\168 \240\159\152\128 /',
+      whole = 784199554586091, flag = false, list = {}, inner = {}, number = NULL, unknown = "left out",
+    })
+    assert.are.same({ '{"text":"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0000\\u0001\\u001f\\u007f Zo\195\171 \226\128\168 '
+      .. '\240\159\152\128 /","whole":784199554586091,"number":null,"flag":false,"list":[],"inner":{},'
+      .. '"quote\\"key":"k"}' }, got.parts)
+  end)
+
+  it("writes numbers as cdp.json.number does", function()
+    for _, n in ipairs({ 0, -0.0, 1, -1, 4.0, 0.1, 1 / 3, -2.5, 2 ^ 53, 2 ^ 53 + 2, 2 ^ 63, -2 ^ 63, 1e16,
+      1e21, 1e300, 5e-324, math.maxinteger or 2 ^ 62, math.mininteger or -2 ^ 62 }) do
+      same_as_lua({ number = n, whole = n })
+    end
+  end)
+
+  it("hands documents over in place: in a list, nested, flat and null", function()
+    local got = same_as_lua({
+      photo = "P", rows = { { a = "x", d = "D1" }, { d = NULL }, {} },
+      inner = { x = 3, doc = "D2" }, attached = { document = "D3", document_id = "7" },
+    })
+    assert.are.same({ '{"rows":[{"a":"x","d":{"b64":"', "D1", '"}},{"d":null},{}],"inner":{"x":3,"doc":{"b64":"',
+      "D2", '"}},"photo":{"b64":"', "P", '"},"attached":{"b64":"', "D3", '","document_id":"7"}}' }, got.parts)
+    -- A document written as text only joins the text around it.
+    got = same_as_lua({ photo = { raw = true }, attached = { document = { raw = true } } })
+    assert.are.same({ '{"photo":{"raw":1},"attached":{"raw":1}}' }, got.parts)
+  end)
+
+  it("reads through metatables as the Lua writer does", function()
+    same_as_lua(setmetatable({}, { __index = { text = "hidden", whole = 2 } }))
+    local got = same_as_lua({ list = setmetatable({ "a", nil, "c" }, { __index = { [2] = "b" } }) })
+    assert.is_true(got.ok)
+  end)
+
+  it("refuses what it cannot write, with the Lua writer's messages", function()
+    for _, value in ipairs({
+      { text = "\255" }, { text = "a\195" }, { text = "\237\160\128" }, { text = "\244\144\128\128" },
+      { number = 0 / 0 }, { number = math.huge }, { number = -math.huge },
+      { text = function() end }, { text = io.stdout }, { text = {} }, { list = { "a", {} } },
+      { inner = { x = { 1 } } },
+    }) do
+      local got = same_as_lua(value)
+      assert.is_false(got.ok)
+    end
+  end)
+
+  it("checks its arguments", function()
+    assert.has_error(function() core.json_parts({}, nil, NULL, pieces, json.number) end)
+    assert.has_error(function() core.json_parts({}, SPEC, NULL, nil, json.number) end)
+    assert.has_error(function() core.json_parts({}, SPEC, NULL, pieces, nil) end)
+  end)
+end)
