@@ -158,9 +158,17 @@ local compile
 
 local function column_reader(column)
   return function(record, ctx)
-    local v, err, missing = cell(record, column)
-    if missing then ctx.missing_column = true end
-    return v, err
+    local v = record[column]  -- cell(record, column), one call fewer
+    if type(v) == "string" then
+      local first, last = byte(v, 1), byte(v, -1)
+      if first and first > 32 and last > 32 then return v end
+      return trimmed(v)
+    end
+    if v == nil then
+      ctx.missing_column = true
+      return nil, no_column_message(column)
+    end
+    return v
   end
 end
 
@@ -470,17 +478,6 @@ for n = 0, 99 do NUMBER_OF[("%02d"):format(n)] = n end
 
 local DAYS_IN_MONTH = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 
--- True when the four digits of `year`, `month` and `day` name a day of the
--- calendar: validate.date's test, on the parts a date is joined from (which
--- spares joining a wrong date and parsing it again).
-local function is_calendar_day(year, month, day)
-  if month < 1 or month > 12 or day < 1 then return false end
-  if day <= DAYS_IN_MONTH[month] then return true end
-  if month ~= 2 or day ~= 29 then return false end
-  local y = tonumber(year)
-  return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
-end
-
 local function is_space_byte(b)
   return b == 32 or (b >= 9 and b <= 13)
 end
@@ -499,16 +496,24 @@ function mapping.date(column, format)
   -- with one.
   local untrimmed_match_is_exact = not is_space_byte(byte(format, 1)) and not is_space_byte(byte(format, -1))
 
-  -- The date of the captures, or nil.
+  -- The date of the captures, or nil when it is no day of the calendar
+  -- (validate.date's test, on the parts the date is joined from: a wrong
+  -- date is not joined, and a right one not parsed again).
   local function iso_date_of(c1, c2, c3)
     local year = y_at == 1 and c1 or y_at == 2 and c2 or c3
     local month = m_at == 1 and c1 or m_at == 2 and c2 or c3
     local day = d_at == 1 and c1 or d_at == 2 and c2 or c3
     if month_by_name then month = MONTHS[month] else month = TWO_DIGITS[month] or month end
+    if not month then return nil end
     day = TWO_DIGITS[day] or day
-    if month and is_calendar_day(year, NUMBER_OF[month], NUMBER_OF[day]) then
-      return year .. "-" .. month .. "-" .. day
+    local m, d = NUMBER_OF[month], NUMBER_OF[day]
+    if m < 1 or m > 12 or d < 1 then return nil end
+    if d > DAYS_IN_MONTH[m] then
+      if m ~= 2 or d ~= 29 then return nil end
+      local y = tonumber(year)
+      if not ((y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0) then return nil end
     end
+    return year .. "-" .. month .. "-" .. day
   end
 
   return helper(function(record)
@@ -586,7 +591,7 @@ function mapping.name(column, part)
     end
     local words = cache and cache[column]
     if not words then
-      local v, err = text_cell(record, column)
+      local v, err = text_value(record[column], column)
       if v == nil then return nil, err end
       -- Most names have two or three words: one match rather than a loop
       -- (v is trimmed: an empty third capture means two words).
@@ -642,7 +647,7 @@ function mapping.file(pattern, ...)
   return helper(function(record, ctx)
     if before then
       local column = columns[1]
-      local v, err = text_cell(record, column)
+      local v, err = text_value(record[column], column)
       if v == nil then return nil, err end
       -- A plain name (no "/", not "..", no NUL) is inside the folder.
       if find(v, "/", 1, true) or v == ".." or find(v, "\0", 1, true) then

@@ -75,7 +75,9 @@ function phone.e164(s, default_country)
   elseif kind ~= "string" then
     return nil, "expected a phone number as text, got a " .. kind
   end
-  local n = gsub(s, SEPARATORS, "")
+  -- A number without separators (digits, perhaps a +) is already clean: no gsub.
+  local n = s
+  if not find(s, "^%+?%d+$") then n = gsub(s, SEPARATORS, "") end
   local first, second = byte(n, 1, 2)
   if first == 48 and second == 48 then  -- "00"
     n, first = "+" .. sub(n, 3), 43
