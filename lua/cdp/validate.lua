@@ -661,6 +661,12 @@ function LEAF_CHECKERS.string(field)
       return full_leaf(field, v)
     end
   end
+  if format == "e164" or format == "phone" then  -- E.164 only: a local number warns
+    return function(v)
+      if type(v) == "string" and #v <= max and #v <= 16 and find(v, E164) then return v end
+      return full_leaf(field, v)
+    end
+  end
   local taken = TAKEN_AS_IS[format]
   if taken == nil then return nil end
   return function(v)
@@ -719,7 +725,7 @@ local function array_checker(field)
     local n = #v
     if n < min_items then return nil end
     for k in next, v do
-      if type(k) ~= "number" or k < 1 or k > n or k ~= math.floor(k) then return nil end
+      if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then return nil end
     end
     check_item = check_item or fast_checker(item_field)
     local out = {}
@@ -748,8 +754,7 @@ end
 -- An object: its own keys only (a customer has far fewer than the schema),
 -- each by its field's checker; every required field present, none null.
 function compile_object(spec)
-  local checkers, required = {}, {}
-  local required_total = 0
+  local checkers, required, required_names = {}, {}, {}
   for _, field in ipairs(spec.fields) do
     -- made lazily: an object's fields may hold the object itself
     checkers[field.name] = function(v)
@@ -759,14 +764,14 @@ function compile_object(spec)
     end
     if field.required then
       required[field.name] = true
-      required_total = required_total + 1
+      required_names[#required_names + 1] = field.name
     end
   end
   local flat_document = spec.flat_document
   return function(v)
     if type(v) ~= "table" or getmetatable(v) ~= nil or v[1] ~= nil then return nil end
     if flat_document and v.base64_data ~= nil then return nil end
-    local out, required_seen = {}, 0
+    local out = {}
     for k, value in next, v do  -- no metatable: no __pairs
       local check = checkers[k]
       if check == nil then return nil end
@@ -777,10 +782,12 @@ function compile_object(spec)
         local checked = check(value)
         if checked == nil then return nil end
         out[k] = checked
-        if required[k] then required_seen = required_seen + 1 end
       end
     end
-    if required_seen ~= required_total then return nil end
+    -- fewer required fields than keys: looked up afterwards (never null by then)
+    for i = 1, #required_names do
+      if out[required_names[i]] == nil then return nil end
+    end
     return out
   end
 end
