@@ -591,16 +591,19 @@ function mapping.name(column, part)
     end
     local words = cache and cache[column]
     if not words then
-      local v, err = text_value(record[column], column)
-      if v == nil then return nil, err end
-      -- Most names have two or three words: one match rather than a loop
-      -- (v is trimmed: an empty third capture means two words).
-      local w1, w2, w3 = match(v, "^(%S+)%s+(%S+)%s*(%S*)$")
+      local raw = record[column]
+      -- Most names have two or three words: one match rather than a loop,
+      -- on the cell as it is (an empty third capture means two words, and
+      -- spaces after them; spaces before them fail the match).
+      local w1, w2, w3
+      if type(raw) == "string" then w1, w2, w3 = match(raw, "^(%S+)%s+(%S+)%s*(%S*)$") end
       if w3 == "" then
         words = { w1, w2 }
       elseif w1 then
         words = { w1, w2, w3 }
       else
+        local v, err = text_value(raw, column)
+        if v == nil then return nil, err end
         words = {}
         for w in v:gmatch("%S+") do words[#words + 1] = w end
       end
