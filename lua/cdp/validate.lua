@@ -616,7 +616,8 @@ end
 -- check's first pass does, so nothing is called here that it would not call.
 local utf8_len = _VERSION == "Lua 5.4" and utf8.len
 
--- The full check of one leaf value, for what its taker (below) leaves.
+-- The full check of one leaf value, for what its checker (below) does not
+-- take at once.
 local function full_leaf(field, value)
   local ctx = setmetatable({ errors = {}, warnings = {} }, Context)
   local checked = TYPES[field.type](ctx, "", value, field, field.name)
@@ -635,7 +636,7 @@ local TRIMMED = "^%S.*%S$"
 
 -- Narrower than EMAIL, and clean text too, so that one pattern is enough:
 -- ASCII letters, digits and ._+- before the @, letters after the last dot
--- (ranges, not %w: those follow the C locale).
+-- (ranges, not %w and %a: those follow the locale).
 local SIMPLE_EMAIL = "^[0-9A-Za-z._+-]+@[0-9A-Za-z.-]+%.[A-Za-z]+$"
 
 function LEAF_CHECKERS.string(field)
