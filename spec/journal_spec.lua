@@ -7,6 +7,34 @@ local function tmp()
 end
 
 describe("cdp.journal", function()
+  it("writes every kind of entry so that it reads back as it was", function()
+    local cjson = require "cjson"
+    local path = tmp()
+    local j = assert(journal.open(path))
+    local entries = {  -- flat ones go through core.json_line, the others through lua-cjson
+      { key = "k1", number = 1, id_type = 4, id_number = "784197809873413", time = 1795758742 },
+      { key = 'k"2\\', message = "a \"quoted\" \\ thing\n\1\127 caf\195\169 / \226\128\168", skipped = true },
+      { key = "k3", big = 2 ^ 60, negative = -3, zero = 0, no = false },
+      { key = "k4", code = 1.5, message = "a fraction goes to lua-cjson" },
+      { key = "k5", message = "invalid UTF-8 \255 goes to lua-cjson as it is" },
+      { key = "k6", details = { { path = "x", message = "nested" } } },
+    }
+    for _, e in ipairs(entries) do assert(j:write(e)) end
+    j:close()
+    local i = 0
+    for line in io.lines(path) do
+      i = i + 1
+      local back = cjson.decode(line)
+      if i == 5 then
+        assert.equal(entries[5].message, back.message)
+      else
+        assert.are.same(entries[i], back)
+      end
+    end
+    assert.equal(#entries, i)
+    os.remove(path)
+  end)
+
   it("keeps outcomes across reopen and tells what is done, unknown and new", function()
     local path = tmp()
     local j = assert(journal.open(path))

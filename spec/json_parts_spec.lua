@@ -89,6 +89,13 @@ describe("core.json_parts", function()
       .. '"quote\\"key":"k"}' }, got.parts)
   end)
 
+  it("writes texts longer than its first buffer (4 KiB), between documents too", function()
+    local long = ("x\n"):rep(5000)  -- 15,000 bytes escaped, twice
+    local got = same_as_lua({ text = long, photo = "P", attached = { document = "D", document_id = long } })
+    assert.equal(5, #got.parts)  -- text, "P", text, "D", text
+    assert.is_true(#got.parts[1] > 15000 and #got.parts[5] > 15000)
+  end)
+
   it("writes numbers as cdp.json.number does", function()
     for _, n in ipairs({ 0, -0.0, 1, -1, 4.0, 0.1, 1 / 3, -2.5, 2 ^ 53, 2 ^ 53 + 2, 2 ^ 63, -2 ^ 63, 1e16,
       1e21, 1e300, 5e-324, math.maxinteger or 2 ^ 62, math.mininteger or -2 ^ 62 }) do
@@ -130,5 +137,28 @@ describe("core.json_parts", function()
     assert.has_error(function() core.json_parts({}, nil, NULL, pieces, json.number) end)
     assert.has_error(function() core.json_parts({}, SPEC, NULL, nil, json.number) end)
     assert.has_error(function() core.json_parts({}, SPEC, NULL, pieces, nil) end)
+  end)
+end)
+
+describe("core.json_line", function()
+  it("writes a flat table of texts, whole numbers and booleans as one JSON object", function()
+    local cjson = require "cjson"
+    local t = { key = 'a"b\\c\n\0', n = 784199554586091, big = 2 ^ 60, neg = -7, yes = true, no = false,
+      text = "Zo\195\171 /" }
+    local line = core.json_line(t)
+    assert.are.same(t, cjson.decode(line))
+    assert.truthy(line:find('"n":784199554586091', 1, true))
+    assert.truthy(line:find('"big":1152921504606846976', 1, true))
+    assert.equal("{}", core.json_line({}))
+    local long = { message = ("\1"):rep(3000) }  -- 18,000 bytes escaped: past its first buffer
+    assert.are.same(long, cjson.decode(core.json_line(long)))
+  end)
+
+  it("returns nil for what it does not write: nested tables, fractions, other keys, invalid UTF-8", function()
+    for _, t in ipairs({ { a = {} }, { a = 1.5 }, { a = 0 / 0 }, { a = math.huge }, { [1] = "x" },
+      { a = "\255" }, { ["\255"] = 1 }, { a = io.stdout }, { a = function() end } }) do
+      assert.is_nil(core.json_line(t))
+    end
+    assert.has_error(function() core.json_line("x") end)
   end)
 end)

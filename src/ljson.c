@@ -1,4 +1,5 @@
 /* core.json_parts(value, spec, null, on_document, number) -> parts
+ * core.json_line(t) -> text | nil (see l_json_line)
  *
  * The onboarding body as cdp.json writes it (lua/cdp/json.lua is the
  * reference: keys in schema order, explicit nulls, texts escaped the same
@@ -15,10 +16,8 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define TEXT_MT "cdp.core.json_text"
 
 /* The schema's key and type names, made Lua strings once (upvalues of
  * json_parts): a look-up by one of them skips lua_getfield's interning of
@@ -31,10 +30,16 @@ static const char *const key_names[] = {
 #define KEY(k) lua_upvalueindex(k)
 #define MAX_DEPTH 32 /* the schema nests 3 deep; more is a misuse */
 
+/* The text being written: first in a buffer on the C stack, then, if it
+ * outgrows it, in a userdata held in stack slot `slot` (garbage once the
+ * call returns, or raises: nothing to free, no finalizer). */
 typedef struct {
     char *data;
     size_t len, cap;
+    int slot;
 } text_buf;
+
+#define FIRST_TEXT 4096 /* a customer's body between documents: about 1 KiB */
 
 typedef struct {
     lua_State *L;
@@ -44,25 +49,17 @@ typedef struct {
     int depth;
 } writer;
 
-static int text_gc(lua_State *L)
-{
-    text_buf *t = luaL_checkudata(L, 1, TEXT_MT);
-    free(t->data);
-    t->data = NULL;
-    return 0;
-}
-
 static void reserve(writer *w, size_t more)
 {
     text_buf *t = w->text;
     if (t->cap - t->len >= more)
         return;
-    size_t cap = t->cap ? t->cap : 2048;
+    size_t cap = t->cap;
     while (cap - t->len < more)
         cap *= 2;
-    char *grown = realloc(t->data, cap);
-    if (grown == NULL)
-        luaL_error(w->L, "cdp.json: out of memory");
+    char *grown = lua_newuserdata(w->L, cap); /* raises when out of memory */
+    memcpy(grown, t->data, t->len);
+    lua_replace(w->L, t->slot);
     t->data = grown;
     t->cap = cap;
 }
@@ -128,15 +125,16 @@ static int valid_utf8(const unsigned char *s, size_t n)
 }
 
 /* A JSON string literal: `"`, `\` and control characters (DEL too)
- * escaped, everything else as it is; invalid UTF-8 is a misuse. */
-static void put_string(writer *w, const char *str, size_t n)
+ * escaped, everything else as it is. 0, with nothing written, for text
+ * that is not valid UTF-8. */
+static int try_put_string(writer *w, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t plain = 0;
     while (plain < n && plain_byte(s[plain]))
         plain++;
     if (plain < n && !valid_utf8(s + plain, n - plain))
-        luaL_error(w->L, "cdp.json: text is not valid UTF-8");
+        return 0;
     reserve(w, n * 6 + 2); /* \u00XX at worst */
     char *out = w->text->data + w->text->len;
     *out++ = '"';
@@ -163,11 +161,19 @@ static void put_string(writer *w, const char *str, size_t n)
     }
     *out++ = '"';
     w->text->len = (size_t)(out - w->text->data);
+    return 1;
 }
 
-/* Whole numbers as their exact digits; any other through cdp.json's
- * json.number (its shortest exact form, and its error for NaN and inf). */
-static void put_number(writer *w, int idx)
+/* Invalid UTF-8 is a misuse here: the validator refuses it at its field. */
+static void put_string(writer *w, const char *s, size_t n)
+{
+    if (!try_put_string(w, s, n))
+        luaL_error(w->L, "cdp.json: text is not valid UTF-8");
+}
+
+/* A whole number as its exact digits; 0, with nothing written, for any
+ * other. */
+static int try_put_whole(writer *w, int idx)
 {
     lua_State *L = w->L;
     char digits[64];
@@ -182,10 +188,19 @@ static void put_number(writer *w, int idx)
         if (isfinite(d) && d == floor(d) && fabs(d) < 1e21)
             n = snprintf(digits, sizeof digits, "%.0f", d);
     }
-    if (n > 0 && (size_t)n < sizeof digits) {
-        put(w, digits, (size_t)n);
+    if (n <= 0 || (size_t)n >= sizeof digits)
+        return 0;
+    put(w, digits, (size_t)n);
+    return 1;
+}
+
+/* Whole numbers as their exact digits; any other through cdp.json's
+ * json.number (its shortest exact form, and its error for NaN and inf). */
+static void put_number(writer *w, int idx)
+{
+    lua_State *L = w->L;
+    if (try_put_whole(w, idx))
         return;
-    }
     lua_pushvalue(L, w->number);
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);
@@ -416,6 +431,62 @@ static void write_value(writer *w, int value, int kind, int spec)
     w->depth--;
 }
 
+/* core.json_line(t) -> text | nil
+ * A flat table (text keys; texts, whole numbers and booleans) as one JSON
+ * object, members in `next` order; nil for anything else (a nested table,
+ * a fraction, invalid UTF-8), which the caller writes another way. For the
+ * journal's lines: lua-cjson formats every number through printf("%.14g"),
+ * most of a line's cost. */
+static int l_json_line(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_pushnil(L); /* where the text goes if it outgrows `initial` */
+    char initial[FIRST_TEXT];
+    text_buf text = { initial, 0, sizeof initial, lua_gettop(L) };
+    writer w = { L, &text, 0, 0, 0, 0, 0, 0 };
+    PUT_LITERAL(&w, "{");
+    int first = 1, ok = 1;
+    lua_pushnil(L);
+    while (ok && lua_next(L, 1) != 0) {
+        size_t len;
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        if (!first)
+            PUT_LITERAL(&w, ",");
+        first = 0;
+        ok = key != NULL && try_put_string(&w, key, len);
+        if (ok) {
+            PUT_LITERAL(&w, ":");
+            switch (lua_type(L, -1)) {
+            case LUA_TSTRING: {
+                const char *s = lua_tolstring(L, -1, &len);
+                ok = try_put_string(&w, s, len);
+                break;
+            }
+            case LUA_TNUMBER:
+                ok = try_put_whole(&w, lua_gettop(L));
+                break;
+            case LUA_TBOOLEAN:
+                if (lua_toboolean(L, -1))
+                    PUT_LITERAL(&w, "true");
+                else
+                    PUT_LITERAL(&w, "false");
+                break;
+            default:
+                ok = 0;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (ok) {
+        PUT_LITERAL(&w, "}");
+        lua_pushlstring(L, text.data, text.len);
+    } else {
+        lua_pushnil(L);
+    }
+    return 1;
+}
+
 static int l_json_parts(lua_State *L)
 {
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -423,26 +494,18 @@ static int l_json_parts(lua_State *L)
     luaL_checktype(L, 4, LUA_TFUNCTION);
     luaL_checktype(L, 5, LUA_TFUNCTION);
     lua_settop(L, 5);
-    /* The text buffer is a userdata: an error anywhere leaves it to __gc. */
-    text_buf *text = lua_newuserdata(L, sizeof *text);
-    memset(text, 0, sizeof *text);
-    luaL_setmetatable(L, TEXT_MT);
+    lua_pushnil(L); /* where the text goes if it outgrows `initial` */
+    char initial[FIRST_TEXT];
+    text_buf text = { initial, 0, sizeof initial, lua_gettop(L) };
     lua_newtable(L);
-    writer w = { L, text, 3, 4, 5, lua_gettop(L), 0, 0 };
+    writer w = { L, &text, 3, 4, 5, lua_gettop(L), 0, 0 };
     write_value(&w, 1, kind_of_spec(L, 2), 2);
     flush(&w);
-    free(text->data);
-    text->data = NULL;
     return 1;
 }
 
 void cdp_ljson_register(lua_State *L)
 {
-    if (luaL_newmetatable(L, TEXT_MT)) {
-        lua_pushcfunction(L, text_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_pop(L, 1);
     for (int k = 1; k < K_PLANS; k++)
         lua_pushstring(L, key_names[k]);
     lua_newtable(L); /* the plans, by spec: weak keys */
@@ -452,4 +515,6 @@ void cdp_ljson_register(lua_State *L)
     lua_setmetatable(L, -2);
     lua_pushcclosure(L, l_json_parts, K_COUNT - 1);
     lua_setfield(L, -2, "json_parts");
+    lua_pushcfunction(L, l_json_line);
+    lua_setfield(L, -2, "json_line");
 }

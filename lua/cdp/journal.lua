@@ -9,6 +9,11 @@
 -- A torn last line (the process killed mid-write) is ignored: its record then
 -- has a `start` without an `end`, which is the safe reading.
 local cjson = require "cjson.safe"
+local core_loaded, core = pcall(require, "cdp.core")
+-- The usual flat entry written by the C core (exact whole numbers, and a
+-- sixth of lua-cjson's cost: it formats each number through printf);
+-- anything else by lua-cjson.
+local json_line = core_loaded and core.json_line or function() return nil end
 
 local journal = {}
 
@@ -23,8 +28,7 @@ local function sync_file(file)
   -- those entries lost.
   local flushed, ferr = file:flush()
   if not flushed then return nil, ferr end
-  local ok, core = pcall(require, "cdp.core")
-  if ok and core.fsync then
+  if core_loaded and core.fsync then
     local synced, err = core.fsync(file)
     if not synced then return nil, err end
   end
@@ -64,8 +68,12 @@ end
 --- Append `entry`; synced to disk before returning unless `defer`, in which
 -- case the caller must call journal:sync() before acting on it.
 function Journal:write(entry, defer)
-  local line, err = cjson.encode(entry)
-  if not line then return nil, err end
+  local line = json_line(entry)
+  if not line then
+    local err
+    line, err = cjson.encode(entry)
+    if not line then return nil, err end
+  end
   local ok, werr = self.file:write(self.needs_newline and "\n" or "", line, "\n")
   self.needs_newline = false
   if not ok then return nil, werr end

@@ -60,9 +60,11 @@ function Progress:record(number, key, entry, skipped)
     self.out:write("\r", self:line(now), "\27[K")
     self.out:flush()
   else
-    -- Flushed by `flush`, once per round of outcomes, not once per line.
-    self.out:write(("%d %s %s%s%s\n"):format(number, key, entry.outcome,
-      entry.ecrn and (" " .. entry.ecrn) or "", entry.message and (": " .. entry.message) or ""))
+    -- Flushed by `flush`, once per round of outcomes, not once per line;
+    -- written in pieces, not formatted: one line a record.
+    local ecrn, message = entry.ecrn, entry.message
+    self.out:write(("%d"):format(number), " ", key, " ", entry.outcome, ecrn and " " or "", ecrn or "",
+      message and ": " or "", message or "", "\n")
   end
 end
 
