@@ -21,6 +21,17 @@ describe("cdp.customer cross-field checks", function()
     }, err.errors)
   end)
 
+  it("compares only real dates: a blank optional date is no date", function()
+    for _, blank in ipairs({ "", "    ", "          " }) do
+      local c, err = build(function(t)
+        t.id_details[1].issued_on, t.id_details[1].date_of_expiry = "2020-06-01", blank
+        t.id_details[2].issued_on, t.id_details[2].date_of_expiry = blank, "2030-06-01"
+      end)
+      assert.is_nil(err and err.message)
+      assert.truthy(c)
+    end
+  end)
+
   it("refuses a date of birth that is not in the past", function()
     local _, err = build(function(t) t.date_of_birth = "2023-01-01" end)
     assert.same({ { path = "date_of_birth", message = "must be in the past" } }, err.errors)

@@ -194,6 +194,16 @@ static int try_put_whole(writer *w, int idx)
     return 1;
 }
 
+/* The text a Lua callback returned at `idx`. */
+static void put_returned(writer *w, int idx, const char *callback)
+{
+    size_t len;
+    const char *s = lua_tolstring(w->L, idx, &len);
+    if (s == NULL)
+        luaL_error(w->L, "cdp.json: %s returned no text", callback);
+    put(w, s, len);
+}
+
 /* Whole numbers as their exact digits; any other through cdp.json's
  * json.number (its shortest exact form, and its error for NaN and inf). */
 static void put_number(writer *w, int idx)
@@ -204,11 +214,7 @@ static void put_number(writer *w, int idx)
     lua_pushvalue(L, w->number);
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    if (s == NULL)
-        luaL_error(L, "cdp.json: number writer returned no text");
-    put(w, s, len);
+    put_returned(w, -1, "the number writer");
     lua_pop(L, 1);
 }
 
@@ -220,19 +226,14 @@ static void put_document(writer *w, int idx, int flat)
     lua_pushvalue(L, idx);
     lua_pushboolean(L, flat);
     lua_call(L, 2, 3);
-    size_t len;
-    const char *before = lua_tolstring(L, -3, &len);
-    if (before == NULL)
-        luaL_error(L, "cdp.json: a document's writer returned no text");
-    put(w, before, len);
+    put_returned(w, -3, "a document's writer");
     if (!lua_isnil(L, -2)) {
         flush(w);
         lua_pushvalue(L, -2);
         lua_rawseti(L, w->parts, ++w->nparts);
     }
-    const char *after = lua_tolstring(L, -1, &len);
-    if (after != NULL)
-        put(w, after, len);
+    if (!lua_isnil(L, -1))
+        put_returned(w, -1, "a document's writer");
     lua_pop(L, 3);
 }
 

@@ -46,12 +46,11 @@ local function id_path(i, name)
   return ("id_details[%d]."):format(i) .. name
 end
 
--- Checks across fields, once the schema's own found nothing: a date field
--- that holds a text holds a real date, YYYY-MM-DD, so string order is date
--- order.
+-- Checks across fields, after the schema's own. Dates are YYYY-MM-DD, so
+-- string order is date order.
 local function cross_checks(ctx, data, now)
   local dob = data.date_of_birth
-  if type(dob) == "string" and dob >= now then
+  if type(dob) == "string" and validate.date(dob) and dob >= now then
     ctx:error("date_of_birth", "must be in the past")
   end
   local resident = data.resident_type_id
@@ -70,7 +69,8 @@ local function cross_checks(ctx, data, now)
         ctx:warn(id_path(i, "id_number"), "an Emirates ID number has 15 digits and starts with 784")
       end
       local issued, expiry = id.issued_on, id.date_of_expiry
-      local issued_ok, expiry_ok = type(issued) == "string", type(expiry) == "string"
+      local issued_ok = type(issued) == "string" and validate.date(issued) ~= nil
+      local expiry_ok = type(expiry) == "string" and validate.date(expiry) ~= nil
       if issued_ok and expiry_ok and expiry <= issued then
         ctx:error(id_path(i, "date_of_expiry"), "must be after issued_on (" .. issued .. ")")
       end
