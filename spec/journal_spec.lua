@@ -32,6 +32,11 @@ describe("cdp.journal", function()
       end
     end
     assert.equal(#entries, i)
+    -- The flat lines are the C writer's: "/" as it is (lua-cjson writes "\/"),
+    -- 2^60 in full (lua-cjson: 1.1529215046068e+18).
+    local text = assert(io.open(path)):read("a")
+    assert.truthy(text:find("caf\195\169 / ", 1, true))
+    assert.truthy(text:find('"big":1152921504606846976', 1, true))
     os.remove(path)
   end)
 

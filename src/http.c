@@ -187,7 +187,7 @@ cdp_http *cdp_http_new(const cdp_http_config *cfg, char *err, size_t errlen)
         goto fail;
     h->sessions = sessions_new();
     if (h->sessions == NULL) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "libcurl: no shared TLS session cache (out of memory, or a libcurl without TLS)");
         goto fail;
     }
     SET(CURLOPT_SHARE, h->sessions->share);

@@ -51,7 +51,8 @@ void cdp_http_free(cdp_http *h);
 
 /* A handle with the same options as `h` (for a transfer of its own, e.g. in
  * a curl multi handle), sharing its TLS session cache: a new connection
- * resumes a session instead of a full handshake. NULL with `err` set on failure. Only while `h` is
+ * resumes a session instead of a full handshake. The cache has no lock: `h`
+ * and all its duplicates are used from one thread at a time, together. NULL with `err` set on failure. Only while `h` is
  * idle: between transfers it holds no pointer into a caller's memory. */
 cdp_http *cdp_http_dup(const cdp_http *h, char *err, size_t errlen);
 

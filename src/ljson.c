@@ -15,6 +15,7 @@
 #include "ljson.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,8 @@ static void reserve(writer *w, size_t more)
     text_buf *t = w->text;
     if (t->cap - t->len >= more)
         return;
+    if (more > SIZE_MAX / 4 - t->len)
+        luaL_error(w->L, "cdp.json: text too long");
     size_t cap = t->cap;
     while (cap - t->len < more)
         cap *= 2;
@@ -135,6 +138,8 @@ static int try_put_string(writer *w, const char *str, size_t n)
         plain++;
     if (plain < n && !valid_utf8(s + plain, n - plain))
         return 0;
+    if (n > (SIZE_MAX / 4 - 2) / 6)
+        luaL_error(w->L, "cdp.json: text too long");
     reserve(w, n * 6 + 2); /* \u00XX at worst */
     char *out = w->text->data + w->text->len;
     *out++ = '"';
@@ -276,7 +281,9 @@ static int push_plan(writer *w, int spec)
     lua_pop(L, 1);
     spec_get(L, spec, K_FIELDS);
     int fields = lua_gettop(L);
-    int n = lua_istable(L, fields) ? (int)lua_rawlen(L, fields) : 0;
+    if (!lua_istable(L, fields))
+        luaL_error(L, "cdp.json: a schema object without fields");
+    int n = (int)lua_rawlen(L, fields);
     spec_get(L, spec, K_FLAT_DOCUMENT);
     int flat = lua_gettop(L);
     lua_createtable(L, 3 * n, 1);
@@ -291,9 +298,10 @@ static int push_plan(writer *w, int spec)
             luaL_error(L, "cdp.json: a schema field that is not a table");
         spec_get(L, field, K_NAME);
         size_t len;
-        const char *name = lua_tolstring(L, -1, &len);
+        /* A text only: lua_tolstring would turn a number into a text in place. */
+        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
         if (name == NULL)
-            luaL_error(L, "cdp.json: a schema field without a name");
+            luaL_error(L, "cdp.json: a schema field without a text name");
         kinds[i - 1] = (char)(lua_rawequal(L, -1, flat) ? FIELD_FLAT : kind_of_spec(L, field));
         /* The key, written at the end of the text and taken back off it. */
         size_t at = w->text->len;

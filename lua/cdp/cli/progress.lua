@@ -63,8 +63,9 @@ function Progress:record(number, key, entry, skipped)
     -- Flushed by `flush`, once per round of outcomes, not once per line;
     -- written in pieces, not formatted: one line a record.
     local ecrn, message = entry.ecrn, entry.message
-    self.out:write(("%d"):format(number), " ", key, " ", entry.outcome, ecrn and " " or "", ecrn or "",
-      message and ": " or "", message or "", "\n")
+    self.out:write(("%d"):format(number), " ", tostring(key), " ", tostring(entry.outcome),
+      ecrn and " " or "", ecrn and tostring(ecrn) or "",
+      message and ": " or "", message and tostring(message) or "", "\n")
   end
 end
 
