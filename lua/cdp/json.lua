@@ -269,20 +269,9 @@ function Buffer:part(p)
   self.parts[#self.parts + 1] = p
 end
 
--- `before`, then `p` as a part, then `after` (strings, not empty): a
--- document and the text around it in one call.
-function Buffer:part_between(before, p, after)
-  local text, n, parts = self.text, self.n + 1, self.parts
-  text[n] = before
-  parts[#parts + 1] = concat(text, "", 1, n)
-  parts[#parts + 1] = p
-  text[1] = after
-  self.n = 1
-end
-
 function Buffer:flush()
   if self.n > 0 then
-    self.parts[#self.parts + 1] = table.concat(self.text, "", 1, self.n)
+    self.parts[#self.parts + 1] = concat(self.text, "", 1, self.n)
     self.n = 0
   end
 end
@@ -304,7 +293,7 @@ function json.encode(value, spec, on_document)
   for _, p in ipairs(parts) do
     if type(p) ~= "string" then error("cdp.json.encode: a document part in a string encode") end
   end
-  return table.concat(parts)
+  return concat(parts)
 end
 
 return json
