@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DCDP_LIBFUZZER
 FUZZ_TARGETS := $(patsubst spec/c/%.c,%,$(wildcard spec/c/fuzz_*.c))
-FUZZ_SRCS := src/b64.c src/body.c src/jsonflat.c
+FUZZ_SRCS := src/b64.c src/body.c src/csv.c src/jsonflat.c
 FUZZ_BINS := $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 
 build/fuzz/fuzz_%: spec/c/fuzz_%.c spec/c/fuzz_main.h $(FUZZ_SRCS) $(HDRS) mk/hardening.mk

@@ -23,6 +23,7 @@ build = {
         "src/b64.c",
         "src/body.c",
         "src/core.c",
+        "src/csv.c",
         "src/digest.c",
         "src/http.c",
         "src/jsonflat.c",

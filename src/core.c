@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "compat.h"
+#include "csv.h"
 #include "digest.h"
 #include "lbatch.h"
 #include "lclient.h"
@@ -66,10 +67,69 @@ static int l_file_head(lua_State *L)
     return 1;
 }
 
+/* A field of core.csv_split: stored under its column's name (names[number],
+ * the table at index 2), or under its number past the names. */
+static int csv_store(void *ctx, size_t number, const char *text, size_t len)
+{
+    lua_State *L = ctx;
+    lua_rawgeti(L, 2, (lua_Integer)number);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushinteger(L, (lua_Integer)number);
+    }
+    lua_pushlstring(L, text, len);
+    lua_rawset(L, 3);
+    return 0;
+}
+
+/* core.csv_split(line, names, fields) -> fields, count, utf8_ok
+ *   | false (a quoted field runs on past the line: the caller reads on)
+ *   | nil, "stray quote" | "after quote", field number
+ * One CSV line's fields into `fields` (see csv.h); utf8_ok tells whether
+ * the whole line is valid UTF-8. */
+static int l_csv_split(lua_State *L)
+{
+    size_t len;
+    const char *line = luaL_checklstring(L, 1, &len);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    char small[1024];
+    /* unquoted fields are not copied: scratch is for quoted ones alone */
+    char *scratch = len <= sizeof small ? small : lua_newuserdata(L, len);
+    size_t field = 0;
+    long n = cdp_csv_split(line, len, scratch, csv_store, L, &field);
+    if (n == CDP_CSV_OPEN_QUOTE) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (n < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, n == CDP_CSV_STRAY_QUOTE ? "stray quote" : "after quote");
+        lua_pushinteger(L, (lua_Integer)field);
+        return 3;
+    }
+    lua_pushvalue(L, 3);
+    lua_pushinteger(L, (lua_Integer)n);
+    lua_pushboolean(L, cdp_utf8_valid(line, len));
+    return 3;
+}
+
+/* core.utf8_valid(s) -> whether s is valid UTF-8 (as Lua 5.4's utf8.len) */
+static int l_utf8_valid(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_pushboolean(L, cdp_utf8_valid(s, len));
+    return 1;
+}
+
 static const luaL_Reg core_functions[] = {
+    {"csv_split", l_csv_split},
     {"file_head", l_file_head},
     {"sha256", l_sha256},
     {"sha256_file", l_sha256_file},
+    {"utf8_valid", l_utf8_valid},
     {NULL, NULL},
 };
 

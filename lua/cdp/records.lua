@@ -16,17 +16,17 @@
 -- A problem with the header row is a fatal problem numbered 0: no record
 -- can be read.
 local cjson = require "cjson.safe"
+local core = require "cdp.core"
 
 local records = {}
 
 local byte, find, sub, concat = string.byte, string.find, string.sub, table.concat
--- Lua 5.4's utf8.len is a strict C check (no surrogates, overlongs or code
--- points above U+10FFFF; 5.3's lets surrogates through): what it accepts, the
--- loop below accepts too, and it is many times faster. LuaJIT has no `utf8`
--- library, but compiles the loop well (faster there than a find for [\128-\255]).
-local utf8_len = _VERSION == "Lua 5.4" and utf8.len
+local csv_split, utf8_valid = core.csv_split, core.utf8_valid
 
--- One UTF-8 sequence at a time: true, or false and the byte where a sequence fails.
+-- One UTF-8 sequence at a time: true, or false and the byte where a sequence
+-- fails. The C core's check (core.utf8_valid, many times faster) accepts what
+-- this accepts, as Lua 5.4's utf8.len does: no surrogates, overlong forms or
+-- code points above U+10FFFF.
 local function utf8_scan(s)
   local i, n = 1, #s
   while i <= n do
@@ -52,14 +52,12 @@ local function utf8_scan(s)
   return true
 end
 
-local valid_utf8 = utf8_scan
-if utf8_len then
-  valid_utf8 = function(s)
-    if utf8_len(s) then return true end
-    return utf8_scan(s)
-  end
+local function valid_utf8(s)
+  if utf8_valid(s) then return true end
+  return utf8_scan(s)
 end
 records.valid_utf8 = valid_utf8
+records._utf8_scan = utf8_scan  -- the spec's reference for core.utf8_valid
 
 local function strip_bom(line)
   if sub(line, 1, 3) == "\239\187\191" then return sub(line, 4) end
@@ -67,6 +65,8 @@ local function strip_bom(line)
 end
 
 local QUOTE, COMMA = 34, 44
+local STRAY_QUOTE = "stray quote in field %d (quote the whole field and double inner quotes)"
+local AFTER_QUOTE = "text after closing quote in field %d"
 
 -- Parse one CSV record starting with `line`, pulling more lines while a quoted
 -- field is open. Returns the fields and their count, or nil and a message;
@@ -82,7 +82,7 @@ local function parse_csv_record(line, next_line, names, fields)
     if quote ~= pos then
       local comma = find(line, ",", pos, true)
       if quote and (not comma or quote < comma) then
-        return nil, ("stray quote in field %d (quote the whole field and double inner quotes)"):format(n + 1)
+        return nil, STRAY_QUOTE:format(n + 1)
       end
       n = n + 1
       if not comma then
@@ -120,7 +120,7 @@ local function parse_csv_record(line, next_line, names, fields)
       fields[names and names[n] or n] = value
       local b = byte(line, pos)
       if b == nil then return fields, n end
-      if b ~= COMMA then return nil, ("text after closing quote in field %d"):format(n) end
+      if b ~= COMMA then return nil, AFTER_QUOTE:format(n) end
       pos = pos + 1
       quote = find(line, '"', pos, true)
     end
@@ -196,7 +196,16 @@ local function csv_each(file)
     until line ~= ""
     number = number + 1
     local start = line_no
-    local fields, count, fatal = parse_csv_record(line, next_line, header, new_fields())
+    -- The line's fields, split by the C core; a quoted field that runs on
+    -- past the line (a newline inside it) is read here, in Lua.
+    local fields, count, utf8_ok = csv_split(line, header, new_fields())
+    local fatal
+    if fields == false then
+      fields, count, fatal = parse_csv_record(line, next_line, header, new_fields())
+      utf8_ok = false  -- each field is checked below
+    elseif fields == nil then
+      count = (count == "stray quote" and STRAY_QUOTE or AFTER_QUOTE):format(utf8_ok)
+    end
     if not fields then
       local err = count
       if fatal then
@@ -218,7 +227,7 @@ local function csv_each(file)
     end
     -- A record of one line is valid UTF-8 when its line is (the quotes and
     -- commas taken out are ASCII); otherwise each field says where it fails.
-    if start == line_no and valid_utf8(line) then
+    if utf8_ok then
       return { fields = fields, number = number, line = start }
     end
     local bad
@@ -300,6 +309,12 @@ function records.open(path, format)
     return (rec or problem).number, rec, problem
   end
   return iterator
+end
+
+-- The Lua reader of one CSV line (no line after it), for the spec that holds
+-- the C core's splitter to it: fields, count | nil, message, ran_on_past_the_line.
+function records._lua_csv_line(line, names)
+  return parse_csv_record(line, function() return nil end, names, {})
 end
 
 --- Like open, but raises on an unopenable file: for `for … in records.each(p)`.
