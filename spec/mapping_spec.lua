@@ -257,3 +257,70 @@ describe("mapping scripts", function()
     assert.matches(":2: bad record", err.errors[1].message)
   end)
 end)
+
+describe("cdp.mapping and validation in place", function()
+  local schema = require "cdp.schema"
+  local validate = require "cdp.validate"
+  local record = { Name = "Ana Maria Silva", DOB = "01.02.1990", Nationality = "Portugal", Gender = "female",
+    Mobile = "0501234567", Email = "ana@example.com", City = "Dubai", PEP = "false", Active = "true" }
+  local function fields(extra)
+    local spec = {
+      channel = m.const("WEB"), first_name = m.name("Name", "first"), last_name = m.name("Name", "last"),
+      date_of_birth = m.date("DOB", "%d.%m.%Y"), nationality = m.country("Nationality"),
+      country_of_birth = m.country("Nationality"), country_of_residence = m.const("AE"),
+      resident_type_id = 101, gender = "Gender", primary_mobile_number = m.phone("Mobile", "AE"),
+      email_id = "Email", political_exposed_person = "PEP",
+      address_list = { { country = m.const("AE"), city = "City" } },
+      id_details = {
+        { id_type = 4, id_number = m.const("784199000000001"), active_status = "Active",
+          id_front = cdp.file("examples/images/id-front.jpg") },
+      },
+    }
+    for k, v in pairs(extra or {}) do spec[k] = v end
+    return spec
+  end
+
+  it("validation normalizes tables it may own, and copies the others", function()
+    local t = assert(cdp.mapping(fields()):map(record))
+    assert.equal("true", t.id_details[1].active_status)
+    local copy = validate.check(t, schema.customer)
+    assert.are_not.equal(t, copy)
+    assert.equal("true", t.id_details[1].active_status)  -- the copy alone normalized
+    assert.is_true(copy.id_details[1].active_status)
+    local same = validate.check(t, schema.customer, true)
+    assert.equal(t, same)
+    assert.equal(t.id_details, same.id_details)
+    assert.is_true(t.id_details[1].active_status)
+    assert.is_false(t.political_exposed_person)
+  end)
+
+  it("never normalizes a table the partner's function hands out again and again", function()
+    local shared = { { id_type = 4, id_number = "784199000000001", active_status = "true",
+      id_front = cdp.file("examples/images/id-front.jpg") } }
+    local built = {}
+    local mapping = cdp.mapping(fields({ id_details = function() return shared end }))
+    for i = 1, 2 do built[i] = assert(mapping:build(record)) end
+    assert.equal("true", shared[1].active_status)
+    assert.is_true(built[1].data.id_details[1].active_status)
+    assert.are_not.equal(shared, built[1].data.id_details)
+    assert.are_not.equal(built[1].data.id_details, built[2].data.id_details)
+  end)
+
+  it("never normalizes a table given to mapping.const, which every customer shares", function()
+    local shared = { { id_type = 4, id_number = "784199000000001", active_status = "true",
+      id_front = cdp.file("examples/images/id-front.jpg") } }
+    local mapping = cdp.mapping(fields({ id_details = m.const(shared) }))
+    local a, b = assert(mapping:build(record)), assert(mapping:build(record))
+    assert.equal("true", shared[1].active_status)
+    assert.is_true(a.data.id_details[1].active_status)
+    assert.are_not.equal(a.data.id_details, b.data.id_details)
+  end)
+
+  it("gives each customer of a helpers-only mapping tables of its own", function()
+    local mapping = cdp.mapping(fields())
+    local a, b = assert(mapping:build(record)), assert(mapping:build(record))
+    assert.is_true(a.data.id_details[1].active_status)
+    assert.are_not.equal(a.data.id_details[1], b.data.id_details[1])
+    assert.are.same(a.data, b.data)
+  end)
+end)

@@ -108,7 +108,10 @@ end
 
 --- Build a customer from `t`. Returns the customer, or nil and a validation
 -- error listing every problem. `opts.rules`: partner rules; `opts.record`:
--- the source record, passed to the rules; `opts.today`: YYYY-MM-DD (tests).
+-- the source record, passed to the rules; `opts.today`: YYYY-MM-DD (tests);
+-- `opts.owned`: `t` and its tables were made for this customer alone and
+-- nothing else holds them (cdp.mapping's), so validation may normalize them
+-- in place rather than copy them.
 function customer.new(t, opts)
   if customer.is(t) then return t end
   if type(t) ~= "table" then error("cdp.customer: a table expected", 2) end
@@ -117,7 +120,7 @@ function customer.new(t, opts)
   for i, rule in ipairs(opts.rules or {}) do
     if type(rule) ~= "function" then error("cdp.customer: rules[" .. i .. "] is not a function", 2) end
   end
-  local data, errs, warnings = validate.check(t, schema.customer)
+  local data, errs, warnings = validate.check(t, schema.customer, opts.owned)
   local ctx = setmetatable({ errors = errs, warnings = warnings }, validate.Context)
   if #errs == 0 then cross_checks(ctx, data, opts.today or today()) end
   if #errs == 0 then run_rules(ctx, opts.rules or {}, data, opts.record) end

@@ -285,6 +285,23 @@ local function has_own_functions(value, is_customer)
   return false
 end
 
+-- True when the spec holds a table that would go into every customer as it
+-- is (a table given to mapping.const): each customer would then share it.
+local function has_shared_tables(value, is_customer)
+  local kind = is_customer and "object" or kind_of(value)
+  if kind == "function" then
+    if not CONSTANTS[value] then return false end
+    local v = value()
+    return type(v) == "table" and not document.is(v)
+  end
+  if kind == "list" or kind == "object" then
+    for name, v in pairs(value) do
+      if not (is_customer and META[name]) and has_shared_tables(v) then return true end
+    end
+  end
+  return false
+end
+
 --- Make a mapping from a table of field specs (see the top of this file).
 function mapping.new(spec)
   if type(spec) ~= "table" then error("cdp.mapping: a table of fields expected", 2) end
@@ -319,7 +336,10 @@ function Mapping:map(record)
   if not readers then
     local helpers_only = not has_own_functions(self.spec, true)
     -- Helpers only: one pcall for the record (read_careful if it raised).
-    readers = { read = object_reader(self.spec, schema.customer, "", not helpers_only), protect = helpers_only }
+    readers = { read = object_reader(self.spec, schema.customer, "", not helpers_only), protect = helpers_only,
+      -- Helpers and constants only: every table of a customer is one the
+      -- readers made for it, which validation may then normalize in place.
+      owned = helpers_only and not has_shared_tables(self.spec, true) }
     self.reader = readers
   end
   local t
@@ -372,7 +392,8 @@ function Mapping:build(record, opts)
     if #problems > 1 then message = message .. (" (and %d more)"):format(#problems - 1) end
     return nil, errors.new { kind = "validation", errors = problems, message = message }
   end
-  return customer.new(t, { rules = self.rules, record = record, today = opts.today })
+  return customer.new(t, { rules = self.rules, record = record, today = opts.today,
+    owned = self.reader ~= nil and self.reader.owned })
 end
 
 --- A name for `record` in reports and the journal: the `key` column or

@@ -717,7 +717,9 @@ end
 
 local compile_object, fast_checker
 
-local function array_checker(field)
+-- With `in_place`, objects and lists are normalized in the tables given
+-- (only the values that change are written), not copied.
+local function array_checker(field, in_place)
   local min_items = field.min_items or 0
   local item_field = field.items
   local check_item
@@ -728,38 +730,41 @@ local function array_checker(field)
     for k in next, v do
       if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then return nil end
     end
-    check_item = check_item or fast_checker(item_field)
-    local out = {}
+    check_item = check_item or fast_checker(item_field, in_place)
+    local out = in_place and v or {}
     for i = 1, n do
-      local checked = check_item(v[i])
+      local item = v[i]
+      local checked = check_item(item)
       if checked == nil then return nil end
-      out[i] = checked
+      if checked ~= item or out ~= v then out[i] = checked end
     end
     return out
   end
 end
 
--- A field's checker, made on first use and kept on the field.
-function fast_checker(field)
-  local checker = field.fast_checker
+-- A field's checker, made on first use and kept on the field (one that
+-- copies, one that normalizes in place).
+function fast_checker(field, in_place)
+  local slot = in_place and "fast_checker_in_place" or "fast_checker"
+  local checker = field[slot]
   if checker then return checker end
   local kind = field.type
-  if kind == "object" then checker = compile_object(field)
-  elseif kind == "array" then checker = array_checker(field)
+  if kind == "object" then checker = compile_object(field, in_place)
+  elseif kind == "array" then checker = array_checker(field, in_place)
   elseif kind == "document" then checker = document_checker()
   else checker = leaf_checker(field) end
-  field.fast_checker = checker
+  field[slot] = checker
   return checker
 end
 
 -- An object: its own keys only (a customer has far fewer than the schema),
 -- each by its field's checker; every required field present, none null.
-function compile_object(spec)
+function compile_object(spec, in_place)
   local checkers, required, required_names = {}, {}, {}
   for _, field in ipairs(spec.fields) do
     -- made lazily: an object's fields may hold the object itself
     checkers[field.name] = function(v)
-      local checker = fast_checker(field)
+      local checker = fast_checker(field, in_place)
       checkers[field.name] = checker
       return checker(v)
     end
@@ -772,7 +777,7 @@ function compile_object(spec)
   return function(v)
     if type(v) ~= "table" or getmetatable(v) ~= nil or v[1] ~= nil then return nil end
     if flat_document and v.base64_data ~= nil then return nil end
-    local out = {}
+    local out = in_place and v or {}
     for k, value in next, v do  -- no metatable: no __pairs
       local check = checkers[k]
       if check == nil then return nil end
@@ -782,7 +787,9 @@ function compile_object(spec)
       else
         local checked = check(value)
         if checked == nil then return nil end
-        out[k] = checked
+        -- in place: an existing field's value changed while `next` walks
+        -- the table, which Lua allows
+        if checked ~= value or out ~= v then out[k] = checked end
       end
     end
     -- fewer required fields than keys: looked up afterwards (never null by then)
@@ -795,8 +802,12 @@ end
 
 --- Check `value` against `spec` (an object of cdp.schema). Returns the
 -- normalized copy, the list of errors and the list of warnings.
-function validate.check(value, spec)
-  local out = fast_checker(spec)(value)
+-- `in_place`: the tables of `value` were made for this check alone and
+-- nothing else holds them (cdp.mapping's own output): a value without
+-- problems is normalized in them and returned, not copied. Normalizing is
+-- idempotent, so a value that then fails is checked the full way as usual.
+function validate.check(value, spec, in_place)
+  local out = fast_checker(spec, in_place and true or false)(value)
   if out ~= nil then return out, {}, {} end
   local ctx = setmetatable({ errors = {}, warnings = {} }, Context)
   out = check_value(ctx, "", value, spec)
