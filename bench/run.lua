@@ -336,7 +336,11 @@ local ok, err = pcall(function()
   if not (ROWS[2] or ROWS[3] or ROWS[4] or ROWS[5]) then return end
   tmp = io.popen("mktemp -d /tmp/cdp-bench.XXXXXX"):read("*l")
   progress("starting a sandbox (HTTPS, 2 workers)")
-  sb = sandbox.start{ workers = 2, max_body_mb = 128, lifetime = 1200 }
+  -- reuseport: the kernel spreads a batch's 8 connections over the two
+  -- workers. Without it, it often put all 8 on one worker, for curl or for
+  -- submit alike: a pair of row 4 then measured where the connections had
+  -- landed (pairs from 0.5x to 1.3x), not the client (bench/README.md).
+  sb = sandbox.start{ workers = 2, max_body_mb = 128, lifetime = 1200, reuseport = true }
   envfile = onboard_memory.env_file(tmp .. "/env.sh", sb.env)
   local token = sb:token().access_token
   do  -- the limit's token goes through the same file

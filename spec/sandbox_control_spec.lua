@@ -134,6 +134,30 @@ describe("cdp-onboard sandbox", function()
     assert.is_false(control.status(other).running)
   end)
 
+  it("spreads connections over its workers with reuseport only when asked, and still serves", function()
+    local render = require("cdp.sandbox.conf").render
+    local base = { dir = dir, port = 18000, workers = 2, max_body_mb = 1, cert = "c", key = "k", lua_root = "." }
+    local function listen(extra)
+      local s = {}
+      for k, v in pairs(base) do s[k] = v end
+      for k, v in pairs(extra) do s[k] = v end
+      return render(s):match("\n%s*(listen [^\n]*)")
+    end
+    assert.equal("listen 127.0.0.1:18000 ssl;", listen({}))
+    assert.equal("listen 127.0.0.1:18000 ssl reuseport;", listen({ reuseport = true }))
+    assert.equal("listen 127.0.0.1:18000 ssl;", listen({ reuseport = true, workers = 1 }))
+    local info, err
+    for _ = 1, 5 do
+      info, err = control.start{ dir = dir, port = free_port(), workers = 2, reuseport = true,
+        watch_pid = fs.self_pid(), lifetime = 60 }
+      if info or not tostring(err):find("Address already in use", 1, true) then break end
+    end
+    assert.truthy(info, err)
+    assert.truthy(fs.read(dir .. "/nginx.conf"):find(" ssl reuseport;", 1, true))
+    local res = http.request{ url = info.base_url .. "/__sandbox/health", cacert = info.ca_file }
+    assert.equal(200, res.status)
+  end)
+
   it("stops by itself when the watched process is gone", function()
     local port = free_port()
     -- a short-lived process starts a sandbox watching itself, then exits

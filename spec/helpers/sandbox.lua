@@ -4,7 +4,7 @@
 --   local sb = sandbox.start{ http = false, token_ttl = 300, refresh_ttl = 600, workers = 1,
 --                             callback_url = nil, callback_token = nil,
 --                             callback_attempts = 5, callback_backoff = 0.2, callback_ca = nil,
---                             max_body_mb = 128, lifetime = 1800 }
+--                             max_body_mb = 128, lifetime = 1800, reuseport = nil }
 --   -- a fresh temp dir, a free port, and this process as the watched PID: the
 --   -- sandbox stops by itself when the spec run dies (and after 30 minutes); the next
 --   -- start removes directories that such runs left behind (sandbox.sweep()).
@@ -110,7 +110,7 @@ function sandbox.start(opts)
     token_ttl = opts.token_ttl or 300, refresh_ttl = opts.refresh_ttl or 600,
     callback_url = opts.callback_url, callback_token = opts.callback_token, callback_ca = opts.callback_ca,
     callback_attempts = opts.callback_attempts or 5, callback_backoff = opts.callback_backoff or 0.2,
-    max_body_mb = opts.max_body_mb or 128,
+    max_body_mb = opts.max_body_mb or 128, reuseport = opts.reuseport,
     watch_pid = fs.self_pid(), lifetime = opts.lifetime or 1800,
   }
   local info, err, why

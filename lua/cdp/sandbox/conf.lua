@@ -49,7 +49,7 @@ $trust$resolver
   init_worker_by_lua_block { require("cdp.sandbox.app").init_worker() }
 
   server {
-    listen 127.0.0.1:$port$ssl_flag;
+    listen 127.0.0.1:$port$ssl_flag$reuseport;
     server_name localhost;
 $ssl_lines$error_pages
     location / {
@@ -85,7 +85,12 @@ local function nameserver()
 end
 
 --- Render nginx.conf. `s`: dir, port, http, workers, max_body_mb, cert, key,
--- lua_root, euid, callback_ca.
+-- lua_root, euid, callback_ca, reuseport.
+-- `reuseport` (with more than one worker): a listening socket per worker, and
+-- the kernel spreads connections over them by address and port. Without it a
+-- worker takes whichever connection it wakes for first, and a batch's few
+-- connections often all land on one worker. Off by default: with it, a second
+-- sandbox started on the same port would share the port instead of failing.
 function conf.render(s)
   local error_pages = {}
   for _, code in ipairs(ERROR_CODES) do
@@ -115,6 +120,7 @@ function conf.render(s)
     lua_root = s.lua_root,
     port = tostring(s.port),
     ssl_flag = s.http and "" or " ssl",
+    reuseport = (s.reuseport and (s.workers or 1) > 1) and " reuseport" or "",
     ssl_lines = ssl_lines,
     error_pages = table.concat(error_pages, "\n") .. "\n",
     trust = trust,

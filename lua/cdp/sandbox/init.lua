@@ -133,7 +133,8 @@ end
 
 --- Start a sandbox; returns once it answers. `opts`: dir, port, http,
 -- token_ttl, refresh_ttl, callback_url, callback_token, callback_attempts,
--- callback_backoff, callback_ca, workers, max_body_mb, watch_pid, idle, lifetime.
+-- callback_backoff, callback_ca, workers, max_body_mb, watch_pid, idle, lifetime,
+-- reuseport (connections spread over the workers: see cdp.sandbox.conf).
 -- Returns info (dir, port, pid, base_url, ca_file, env) or nil, err, why
 -- (why = "running" or "port" when the port is taken).
 function sandbox.start(opts)
