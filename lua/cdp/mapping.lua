@@ -268,38 +268,33 @@ function compile(value, field, path, careful)
   return function() return value end  -- number, boolean, document: a constant
 end
 
--- True when the spec value holds a function that is not a helper's (what
--- compile reads: the customer's rules and key are not mapped).
-local function has_own_functions(value, is_customer)
+-- True when `test` holds for a function the spec value holds (where compile
+-- reads: the customer's rules and key are not mapped).
+local function any_function(value, test, is_customer)
   local kind = is_customer and "object" or kind_of(value)  -- the customer is read as an object
-  if kind == "function" then return not (CONSTANTS[value] or HELPERS[value]) end
+  if kind == "function" then return test(value) end
   if kind == "list" then
     for _, item in ipairs(value) do
-      if has_own_functions(item) then return true end
+      if any_function(item, test) then return true end
     end
   elseif kind == "object" then
     for name, v in pairs(value) do
-      if not (is_customer and META[name]) and has_own_functions(v) then return true end
+      if not (is_customer and META[name]) and any_function(v, test) then return true end
     end
   end
   return false
 end
 
--- True when the spec holds a table that would go into every customer as it
--- is (a table given to mapping.const): each customer would then share it.
-local function has_shared_tables(value, is_customer)
-  local kind = is_customer and "object" or kind_of(value)
-  if kind == "function" then
-    if not CONSTANTS[value] then return false end
-    local v = value()
-    return type(v) == "table" and not document.is(v)
-  end
-  if kind == "list" or kind == "object" then
-    for name, v in pairs(value) do
-      if not (is_customer and META[name]) and has_shared_tables(v) then return true end
-    end
-  end
-  return false
+-- A function that is neither a helper's nor mapping.const's: the partner's own.
+local function is_own_function(fn)
+  return not (CONSTANTS[fn] or HELPERS[fn])
+end
+
+-- mapping.const of a table: the same table would go into every customer.
+local function gives_shared_table(fn)
+  if not CONSTANTS[fn] then return false end
+  local v = fn()
+  return type(v) == "table" and not document.is(v)
 end
 
 --- Make a mapping from a table of field specs (see the top of this file).
@@ -334,12 +329,12 @@ function Mapping:map(record)
   end
   local readers = self.reader
   if not readers then
-    local helpers_only = not has_own_functions(self.spec, true)
+    local helpers_only = not any_function(self.spec, is_own_function, true)
     -- Helpers only: one pcall for the record (read_careful if it raised).
     readers = { read = object_reader(self.spec, schema.customer, "", not helpers_only), protect = helpers_only,
       -- Helpers and constants only: every table of a customer is one the
       -- readers made for it, which validation may then normalize in place.
-      owned = helpers_only and not has_shared_tables(self.spec, true) }
+      owned = helpers_only and not any_function(self.spec, gives_shared_table, true) }
     self.reader = readers
   end
   local t
