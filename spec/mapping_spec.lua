@@ -316,6 +316,34 @@ describe("cdp.mapping and validation in place", function()
     assert.are_not.equal(a.data.id_details, b.data.id_details)
   end)
 
+  it("gives integers for whole floats in place as the copy does (4.0 == 4 under Lua 5.4)", function()
+    local t = assert(cdp.mapping(fields()):map(record))
+    t.id_details[1].id_type, t.resident_type_id = 4.0, 101.0
+    local copy = validate.check(t, schema.customer)
+    local same = validate.check(t, schema.customer, true)
+    if math.type then
+      assert.equal("integer", math.type(copy.resident_type_id))
+      assert.equal("integer", math.type(same.resident_type_id))
+      assert.equal("integer", math.type(same.id_details[1].id_type))
+    end
+    assert.are.same(copy, same)
+  end)
+
+  it("copies a table a column holds (JSON Lines): the record stays as it was read", function()
+    local rec = {}
+    for k, v in pairs(record) do rec[k] = v end
+    rec.Addresses = { { country = " germany", city = "Berlin" } }
+    local mapping = cdp.mapping(fields({ address_list = "Addresses" }))
+    local a, b = assert(mapping:build(rec)), assert(mapping:build(rec))
+    assert.equal(" germany", rec.Addresses[1].country)
+    assert.equal("DE", a.data.address_list[1].country)
+    assert.are_not.equal(rec.Addresses, a.data.address_list)
+    assert.are_not.equal(a.data.address_list, b.data.address_list)
+    local by_helper = cdp.mapping(fields({ address_list = m.column("Addresses") }))
+    assert.equal("DE", assert(by_helper:build(rec)).data.address_list[1].country)
+    assert.equal(" germany", rec.Addresses[1].country)
+  end)
+
   it("gives each customer of a helpers-only mapping tables of its own", function()
     local mapping = cdp.mapping(fields())
     local a, b = assert(mapping:build(record)), assert(mapping:build(record))

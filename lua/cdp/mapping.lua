@@ -168,6 +168,7 @@ local function column_reader(column)
       ctx.missing_column = true
       return nil, no_column_message(column)
     end
+    if type(v) == "table" then ctx.borrowed = true end  -- the record's own (JSON Lines)
     return v
   end
 end
@@ -315,9 +316,9 @@ function mapping.is(v)
   return getmetatable(v) == Mapping
 end
 
---- The customer table for `record` (a table of column -> value), or nil and
--- the list of problems ({path, message}).
-function Mapping:map(record)
+-- Mapping:map's results, and whether the customer's tables are all ones the
+-- readers made for it (validation may then normalize them in place).
+local function read(self, record)
   local ctx = { errors = {}, base_dir = self.base_dir }
   if self.fn then
     local ok, t, err = pcall(self.fn, record, ctx)
@@ -333,7 +334,7 @@ function Mapping:map(record)
     -- Helpers only: one pcall for the record (read_careful if it raised).
     readers = { read = object_reader(self.spec, schema.customer, "", not helpers_only), protect = helpers_only,
       -- Helpers and constants only: every table of a customer is one the
-      -- readers made for it, which validation may then normalize in place.
+      -- readers made for it, but for a column's own table (JSON Lines).
       owned = helpers_only and not any_function(self.spec, gives_shared_table, true) }
     self.reader = readers
   end
@@ -355,7 +356,14 @@ function Mapping:map(record)
   end
   t = t or {}
   if #ctx.errors > 0 then return nil, ctx.errors, t end
-  return t
+  return t, nil, nil, readers.owned and not ctx.borrowed
+end
+
+--- The customer table for `record` (a table of column -> value), or nil and
+-- the list of problems ({path, message}).
+function Mapping:map(record)
+  local t, problems, partial = read(self, record)
+  return t, problems, partial
 end
 
 -- The schema's problems with what could be mapped, except at the paths the
@@ -376,7 +384,7 @@ end
 -- whose `errors` hold the mapping's and the schema's problems.
 function Mapping:build(record, opts)
   opts = opts or {}
-  local t, problems, partial = self:map(record)
+  local t, problems, partial, owned = read(self, record)
   if not t then
     -- Every problem at once: the schema's too, for the fields that mapped.
     local first = problems[1]
@@ -387,8 +395,7 @@ function Mapping:build(record, opts)
     if #problems > 1 then message = message .. (" (and %d more)"):format(#problems - 1) end
     return nil, errors.new { kind = "validation", errors = problems, message = message }
   end
-  return customer.new(t, { rules = self.rules, record = record, today = opts.today,
-    owned = self.reader ~= nil and self.reader.owned })
+  return customer.new(t, { rules = self.rules, record = record, today = opts.today, owned = owned })
 end
 
 --- A name for `record` in reports and the journal: the `key` column or
@@ -435,7 +442,11 @@ end
 
 --- The column as it is (the same as writing its name).
 function mapping.column(name)
-  return helper(function(record) local v, err = cell(record, name) return v, err end)
+  return helper(function(record, ctx)
+    local v, err = cell(record, name)
+    if type(v) == "table" and ctx then ctx.borrowed = true end  -- the record's own (JSON Lines)
+    return v, err
+  end)
 end
 
 local function date_pattern(format)

@@ -717,8 +717,8 @@ end
 
 local compile_object, fast_checker
 
--- With `in_place`, objects and lists are normalized in the tables given
--- (only the values that change are written), not copied.
+-- With `in_place`, objects and lists are normalized in the tables given,
+-- not copied.
 local function array_checker(field, in_place)
   local min_items = field.min_items or 0
   local item_field = field.items
@@ -736,7 +736,7 @@ local function array_checker(field, in_place)
       local item = v[i]
       local checked = check_item(item)
       if checked == nil then return nil end
-      if checked ~= item or out ~= v then out[i] = checked end
+      out[i] = checked
     end
     return out
   end
@@ -787,9 +787,10 @@ function compile_object(spec, in_place)
       else
         local checked = check(value)
         if checked == nil then return nil end
-        -- in place: an existing field's value changed while `next` walks
-        -- the table, which Lua allows
-        if checked ~= value or out ~= v then out[k] = checked end
+        -- In place, always written: 4 == 4.0, but the integer is what the
+        -- copy holds. An existing field set while `next` walks the table is
+        -- what Lua allows.
+        out[k] = checked
       end
     end
     -- fewer required fields than keys: looked up afterwards (never null by then)
