@@ -134,7 +134,7 @@ describe("cdp-onboard sandbox", function()
     assert.is_false(control.status(other).running)
   end)
 
-  it("spreads connections over its workers with reuseport only when asked, and still serves", function()
+  it("listens with reuseport only when asked, serves, and refuses a second sandbox on its port", function()
     local render = require("cdp.sandbox.conf").render
     local base = { dir = dir, port = 18000, workers = 2, max_body_mb = 1, cert = "c", key = "k", lua_root = "." }
     local function listen(extra)
@@ -156,6 +156,17 @@ describe("cdp-onboard sandbox", function()
     assert.truthy(fs.read(dir .. "/nginx.conf"):find(" ssl reuseport;", 1, true))
     local res = http.request{ url = info.base_url .. "/__sandbox/health", cacert = info.ca_file }
     assert.equal(200, res.status)
+    -- A second one on the same port would bind it too, and take half of the
+    -- connections: it is refused as a taken port is.
+    local other = fs.capture("mktemp -d /tmp/cdp-sandbox-cli.XXXXXX")
+    finally(function() control.stop(other) fs.run("rm -rf " .. fs.quote(other)) end)
+    local second, why
+    second, err, why = control.start{ dir = other, port = info.port, workers = 2, reuseport = true,
+      watch_pid = fs.self_pid(), lifetime = 60 }
+    assert.is_nil(second)
+    assert.equal("port", why)
+    assert.truthy(tostring(err):find("Address already in use", 1, true))
+    assert.is_false(control.status(other).running)
   end)
 
   it("stops by itself when the watched process is gone", function()

@@ -86,7 +86,8 @@ static int csv_store(void *ctx, size_t number, const char *text, size_t len)
  *   | false (a quoted field runs on past the line: the caller reads on)
  *   | nil, "stray quote" | "after quote", field number
  * One CSV line's fields into `fields` (see csv.h); utf8_ok tells whether
- * the whole line is valid UTF-8. */
+ * the whole line is valid UTF-8. `names` is the header, a plain list of
+ * texts: both tables are read and written raw (no metamethods). */
 static int l_csv_split(lua_State *L)
 {
     size_t len;

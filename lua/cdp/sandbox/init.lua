@@ -131,6 +131,28 @@ local function log_tail(dir)
   return table.concat(lines, "\n", math.max(1, #lines - 5))
 end
 
+-- Whether a socket listens on `port` (TCP, IPv4 or IPv6, any address), from
+-- the kernel's tables: with reuseport a second nginx would bind the same port
+-- without an error and take half of the connections.
+local function port_listened(port)
+  local hex = (":%04X "):format(port)
+  for _, table_path in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+    local f = io.open(table_path, "r")
+    if f then
+      for line in f:lines() do
+        -- "  sl  local_address rem_address   st ...": st 0A is LISTEN
+        local loc, state = line:match("^%s*%d+:%s+(%x+:%x+)%s+%x+:%x+%s+(%x%x)")
+        if loc and state == "0A" and (loc .. " "):sub(-6) == hex then
+          f:close()
+          return true
+        end
+      end
+      f:close()
+    end
+  end
+  return false
+end
+
 --- Start a sandbox; returns once it answers. `opts`: dir, port, http,
 -- token_ttl, refresh_ttl, callback_url, callback_token, callback_attempts,
 -- callback_backoff, callback_ca, workers, max_body_mb, watch_pid, idle, lifetime,
@@ -162,6 +184,9 @@ function sandbox.start(opts)
   assert(fs.write(dir .. "/settings.json", assert(cjson.encode(settings)), true))
   settings.lua_root = sandbox.lua_root()
   settings.euid = tonumber(fs.capture("id -u"))
+  if settings.reuseport and port_listened(settings.port) then
+    return nil, ("nginx did not start: port %d: Address already in use"):format(settings.port), "port"
+  end
   assert(fs.write(dir .. "/nginx.conf", conf.render(settings)))
   os.remove(dir .. "/nginx.pid")
   local out = fs.capture(("%s -p %s -c %s -e %s 2>&1; echo \"rc=$?\""):format(NGINX,
