@@ -733,8 +733,7 @@ local function array_checker(field, in_place)
     check_item = check_item or fast_checker(item_field, in_place)
     local out = in_place and v or {}
     for i = 1, n do
-      local item = v[i]
-      local checked = check_item(item)
+      local checked = check_item(v[i])
       if checked == nil then return nil end
       out[i] = checked
     end
