@@ -106,6 +106,25 @@ local function summary(list)
   return ("invalid customer: %d problems, first %s: %s"):format(#list, where, first.message)
 end
 
+local function check_opts(t, opts)
+  if type(t) ~= "table" then error("cdp.customer: a table expected", 3) end
+  if opts.rules ~= nil and type(opts.rules) ~= "table" then error("cdp.customer: rules must be a list", 3) end
+  for i, rule in ipairs(opts.rules or {}) do
+    if type(rule) ~= "function" then error("cdp.customer: rules[" .. i .. "] is not a function", 3) end
+  end
+end
+
+-- The rest of customer.new, once the schema's check has given `data`.
+local function made(data, errs, warnings, opts)
+  local ctx = setmetatable({ errors = errs, warnings = warnings }, validate.Context)
+  if #errs == 0 then cross_checks(ctx, data, opts.today or today()) end
+  if #errs == 0 then run_rules(ctx, opts.rules or {}, data, opts.record) end
+  if #errs > 0 then
+    return nil, errors.new { kind = "validation", message = summary(errs), errors = errs, warnings = warnings }
+  end
+  return setmetatable({ data = data, warnings = warnings }, Customer)
+end
+
 --- Build a customer from `t`. Returns the customer, or nil and a validation
 -- error listing every problem. `opts.rules`: partner rules; `opts.record`:
 -- the source record, passed to the rules; `opts.today`: YYYY-MM-DD (tests);
@@ -114,20 +133,19 @@ end
 -- in place rather than copy them.
 function customer.new(t, opts)
   if customer.is(t) then return t end
-  if type(t) ~= "table" then error("cdp.customer: a table expected", 2) end
   opts = opts or {}
-  if opts.rules ~= nil and type(opts.rules) ~= "table" then error("cdp.customer: rules must be a list", 2) end
-  for i, rule in ipairs(opts.rules or {}) do
-    if type(rule) ~= "function" then error("cdp.customer: rules[" .. i .. "] is not a function", 2) end
-  end
+  check_opts(t, opts)
   local data, errs, warnings = validate.check(t, schema.customer, opts.owned)
-  local ctx = setmetatable({ errors = errs, warnings = warnings }, validate.Context)
-  if #errs == 0 then cross_checks(ctx, data, opts.today or today()) end
-  if #errs == 0 then run_rules(ctx, opts.rules or {}, data, opts.record) end
-  if #errs > 0 then
-    return nil, errors.new { kind = "validation", message = summary(errs), errors = errs, warnings = warnings }
-  end
-  return setmetatable({ data = data, warnings = warnings }, Customer)
+  return made(data, errs, warnings, opts)
+end
+
+-- For cdp.mapping alone: `t` is made by its readers, which ran on every value
+-- the fast check of validate.check as they made it, and it passed: what
+-- validate.check would return is `t` itself, without problems. The checks
+-- across fields and the rules run as in customer.new.
+function customer._checked(t, opts)
+  check_opts(t, opts)
+  return made(t, {}, {}, opts)
 end
 
 function customer.is(v)

@@ -184,15 +184,35 @@ local function function_reader(fn)
   end
 end
 
+-- Checking (Mapping:build's readers, for a mapping of helpers and
+-- constants): a value is run through the fast check of its schema field as
+-- it is made, the check validate.check would run first on the customer,
+-- with the same result; a value that fails it (or a problem, a warning)
+-- sets ctx.unchecked, and the customer is then checked the usual way. A
+-- reader that checks what it makes says so (compile's second result). An
+-- object or array field whose value another reader gives (a column, a
+-- constant) is never checked here: normalizing would change a table that
+-- is not the reader's own.
+local function checks_itself(field)
+  return field.type == "object" or field.type == "array"
+end
+
 -- The list's items, those that map (an item of nothing but constants is
 -- left out); a list is there even when no item is.
-local function list_reader(spec, item_schema, path, careful)
+local function list_reader(spec, field, path, careful, checking)
+  local item_schema = field and field.items
+  -- The customer's arrays hold objects: a list is checked when each of its
+  -- items' readers checks what it makes.
+  local checks = checking and field ~= nil and field.type == "array" and item_schema ~= nil
   local items, paths = {}, {}
   for i, item in ipairs(spec) do
     paths[i] = ("%s[%d]"):format(path, i)
-    items[i] = compile(item, item_schema, paths[i], careful)
+    local checked
+    items[i], checked = compile(item, item_schema, paths[i], careful, checks)
+    if not checked then checks = false end
   end
   local count = #items
+  local min_items = checks and field.min_items or 0
   return function(record, ctx)
     local out, n = {}, 0
     for i = 1, count do
@@ -204,14 +224,15 @@ local function list_reader(spec, item_schema, path, careful)
         add_error(ctx, paths[i], problem)
       end
     end
+    if n < min_items then ctx.unchecked = true end
     return out
-  end
+  end, checks
 end
 
 -- An object's fields in schema order (then by name), so problems come in
 -- field order; nil when nothing but constants mapped. The customer itself
 -- (path "") leaves out the mapping's rules and key.
-local function object_reader(spec, object_schema, path, careful)
+local function object_reader(spec, object_schema, path, careful, checking)
   local names = {}
   for name in pairs(spec) do
     if not (path == "" and META[name]) then names[#names + 1] = name end
@@ -223,27 +244,58 @@ local function object_reader(spec, object_schema, path, careful)
     if ia ~= ib then return ia < ib end
     return tostring(a) < tostring(b)
   end)
-  local readers, paths, counts = {}, {}, {}
+  -- (An object of the API's flat document shape has keys the schema lacks:
+  -- base64_data, content_type. It is never checked here.)
+  local checks = checking and object_schema ~= nil and object_schema.type == "object"
+  local readers, paths, counts, checkers, required = {}, {}, {}, {}, {}
   for i, name in ipairs(names) do
-    local value = spec[name]
+    local value, field = spec[name], by_name[name]
     paths[i] = join(path, tostring(name))
-    readers[i] = compile(value, by_name[name], paths[i], careful)
+    local checked
+    readers[i], checked = compile(value, field, paths[i], careful, checks)
     counts[i] = not is_constant(value)  -- a value that keeps the object
+    if checks and not checked then
+      if field == nil or checks_itself(field) then checks = false else checkers[i] = validate.leaf_checker(field) end
+    end
+    required[i] = field ~= nil and field.required == true
   end
   local count = #names
+  -- Checking: every required field of the schema must be among those mapped.
+  local required_names = {}
+  if checks then
+    for _, field in ipairs(object_schema.fields) do
+      if field.required then required_names[#required_names + 1] = field.name end
+    end
+  else
+    checkers, required = {}, {}
+  end
+  local NULL = json.null
   return function(record, ctx)
     local out, any = {}, false
     for i = 1, count do
       local v, problem = readers[i](record, ctx)
       if v ~= nil then
+        if v == NULL then
+          if required[i] then ctx.unchecked = true end
+        else
+          local check = checkers[i]
+          if check then
+            local checked = check(v)
+            if checked == nil then ctx.unchecked = true else v = checked end
+          end
+        end
         out[names[i]] = v
         if counts[i] then any = true end
       elseif problem then
         add_error(ctx, paths[i], problem)
       end
     end
-    return any and out or nil
-  end
+    if not any then return nil end
+    for i = 1, #required_names do
+      if out[required_names[i]] == nil then ctx.unchecked = true break end
+    end
+    return out
+  end, checks
 end
 
 -- Functions made by the helpers below (mapping.date, mapping.name…).
@@ -256,17 +308,17 @@ end
 
 -- `field` is the value's schema field (nil for a field the schema lacks);
 -- `careful`: every function under its own pcall, helpers too.
-function compile(value, field, path, careful)
+function compile(value, field, path, careful, checking)
   local kind = kind_of(value)
-  if kind == "string" then return column_reader(value) end
+  if kind == "string" then return column_reader(value), false end
   if kind == "function" then
     -- mapping.const's functions return their value and cannot raise.
-    if CONSTANTS[value] or (HELPERS[value] and not careful) then return value end
-    return function_reader(value)
+    if CONSTANTS[value] or (HELPERS[value] and not careful) then return value, false end
+    return function_reader(value), false
   end
-  if kind == "list" then return list_reader(value, field and field.items, path, careful) end
-  if kind == "object" then return object_reader(value, field, path, careful) end
-  return function() return value end  -- number, boolean, document: a constant
+  if kind == "list" then return list_reader(value, field, path, careful, checking) end
+  if kind == "object" then return object_reader(value, field, path, careful, checking) end
+  return function() return value end, false  -- number, boolean, document: a constant
 end
 
 -- True when `test` holds for a function the spec value holds (where compile
@@ -316,9 +368,11 @@ function mapping.is(v)
   return getmetatable(v) == Mapping
 end
 
--- Mapping:map's results, and whether the customer's tables are all ones the
--- readers made for it (validation may then normalize them in place).
-local function read(self, record)
+-- Mapping:map's results, whether the customer's tables are all ones the
+-- readers made for it (validation may then normalize them in place), and
+-- whether the readers checked every value as they made it (`checking`:
+-- Mapping:build's readers, see list_reader).
+local function read(self, record, checking)
   local ctx = { errors = {}, base_dir = self.base_dir }
   if self.fn then
     local ok, t, err = pcall(self.fn, record, ctx)
@@ -336,14 +390,20 @@ local function read(self, record)
       -- Helpers and constants only: every table of a customer is one the
       -- readers made for it, but for a column's own table (JSON Lines).
       owned = helpers_only and not any_function(self.spec, gives_shared_table, true) }
+    if readers.owned then
+      local read_checked, checks = object_reader(self.spec, schema.customer, "", false, true)
+      readers.read_checked = checks and read_checked or nil
+    end
     self.reader = readers
   end
   local t
+  local read_checked = checking and readers.read_checked
   if readers.protect then
-    local ok, out = pcall(readers.read, record, ctx)
+    local ok, out = pcall(read_checked or readers.read, record, ctx)
     if ok then
       t = out
     else
+      read_checked = nil
       -- A helper raised: the record again, each helper under its own pcall,
       -- so that what it raised is a problem of its field.
       local read_careful = readers.read_careful or object_reader(self.spec, schema.customer, "", true)
@@ -354,9 +414,13 @@ local function read(self, record)
   else
     t = readers.read(record, ctx)
   end
-  t = t or {}
+  -- nil: nothing but constants mapped (the readers checked nothing)
+  if t == nil then t, read_checked = {}, nil end
   if #ctx.errors > 0 then return nil, ctx.errors, t end
-  return t, nil, nil, readers.owned and not ctx.borrowed
+  -- A table of the record's own (ctx.borrowed) is never checked here: at an
+  -- object or array field it leaves the readers unchecking, at any other
+  -- field it fails the field's check.
+  return t, nil, nil, readers.owned and not ctx.borrowed, read_checked ~= nil and not ctx.unchecked
 end
 
 --- The customer table for `record` (a table of column -> value), or nil and
@@ -384,7 +448,7 @@ end
 -- whose `errors` hold the mapping's and the schema's problems.
 function Mapping:build(record, opts)
   opts = opts or {}
-  local t, problems, partial, owned = read(self, record)
+  local t, problems, partial, owned, checked = read(self, record, true)
   if not t then
     -- Every problem at once: the schema's too, for the fields that mapped.
     local first = problems[1]
@@ -395,7 +459,9 @@ function Mapping:build(record, opts)
     if #problems > 1 then message = message .. (" (and %d more)"):format(#problems - 1) end
     return nil, errors.new { kind = "validation", errors = problems, message = message }
   end
-  return customer.new(t, { rules = self.rules, record = record, today = opts.today, owned = owned })
+  local customer_opts = { rules = self.rules, record = record, today = opts.today, owned = owned }
+  if checked then return customer._checked(t, customer_opts) end
+  return customer.new(t, customer_opts)
 end
 
 --- A name for `record` in reports and the journal: the `key` column or

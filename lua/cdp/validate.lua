@@ -800,6 +800,17 @@ function compile_object(spec, in_place)
   end
 end
 
+--- The fast check of a field that is neither an object nor an array, as
+-- the check of an object runs it on that field's value: the value
+-- normalized, or nil when it needs the full check (a problem, a warning).
+-- cdp.mapping runs it on the values it makes, as it makes them.
+function validate.leaf_checker(field)
+  if field.type == "object" or field.type == "array" then
+    error("validate.leaf_checker: " .. tostring(field.name) .. " is not a leaf", 2)
+  end
+  return fast_checker(field, true)
+end
+
 --- Check `value` against `spec` (an object of cdp.schema). Returns the
 -- normalized copy, the list of errors and the list of warnings.
 -- `in_place`: the tables of `value` were made for this check alone and
