@@ -7,14 +7,33 @@
 --                                  -- dir/images/: examples/generate.lua's, else our own
 --   batch.prerender(dir)           -- dir/bodies/NNNNN.json: the exact onboarding bodies
 --   batch.warm({ path, … })         -- read files once, untimed (page cache)
---   batch.curl(dir, sb, token, parallel)   -> seconds, answers with HTTP 200
---   batch.submit(dir, envfile, abi, parallel, journal) -> seconds, exit status, output
+--   batch.curl(dir, sb, token, parallel)   -> seconds, answers with HTTP 200, output, CPU seconds
+--   batch.submit(dir, envfile, abi, parallel, journal) -> seconds, exit status, output, CPU seconds
+--
+-- CPU seconds: user + system time of the client's process (and of the sh
+-- that starts it), from this process's children's times in /proc/self/stat
+-- (clock ticks, 1/100 s here): what the client itself cost, without the
+-- sandbox's, on a machine where both share two cores.
 --
 -- Every run needs the sandbox's customers reset first (sb:reset{customers = true}),
 -- so that each record is created, not answered as a duplicate.
 local socket = require "socket"
 
 local M = {}
+
+local TICKS = 100  -- sysconf(_SC_CLK_TCK) on Linux x86-64
+
+-- User + system seconds of the waited-for children so far (fields 16 and 17
+-- of /proc/self/stat, counted after the ")" that ends the command's name).
+local function children_cpu()
+  local f = assert(io.open("/proc/self/stat", "rb"))
+  local stat = f:read("*a")
+  f:close()
+  local fields = {}
+  for field in stat:match("%) (.*)$"):gmatch("%S+") do fields[#fields + 1] = field end
+  -- after ")": field 3 (state) is fields[1], so field k is fields[k - 2]
+  return (tonumber(fields[14]) + tonumber(fields[15])) / TICKS
+end
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -162,16 +181,18 @@ end
 --- Post every body with curl, `parallel` at once. Seconds and the number of 200s.
 function M.curl(dir, sb, token, count, parallel)
   local conf = curl_config(dir, sb, token, count)
+  local cpu = children_cpu()
   local start = socket.gettime()
   local p = assert(io.popen(("curl -sS --parallel --parallel-max %d -K %s 2>&1"):format(parallel, quote(conf))))
   local out = p:read("*a")
   p:close()
   local t = socket.gettime() - start
+  cpu = children_cpu() - cpu
   local ok = 0
   for code in out:gmatch("(%d%d%d)\n") do
     if code == "200" then ok = ok + 1 end
   end
-  return t, ok, out
+  return t, ok, out, cpu
 end
 
 --- `cdp-onboard submit` under `abi` ({lua, cpath}) with a fresh journal.
@@ -181,11 +202,13 @@ function M.submit(dir, envfile, abi, parallel, journal)
   local cmd = (". %s && LUA_CPATH=%s exec %s bin/cdp-onboard submit %s %s --journal %s --parallel %d"):format(
     quote(envfile), quote(abi.cpath), abi.lua, quote(dir .. "/mapping.lua"), quote(dir .. "/input.csv"),
     quote(journal), parallel)
+  local cpu = children_cpu()
   local start = socket.gettime()
   local p = assert(io.popen("sh -c " .. quote(cmd) .. " 2>&1 </dev/null"))
   local out = p:read("*a")
   local _, _, status = p:close()
-  return socket.gettime() - start, status, out
+  local t = socket.gettime() - start
+  return t, status, out, children_cpu() - cpu
 end
 
 --- Whether this checkout's submit has --parallel.

@@ -57,7 +57,9 @@ local NULL = json.null
 -- a look-up costs a fraction of string.format. 0 is left out: -0.0 would
 -- find its entry, and is written "-0".
 local SMALL_WHOLE = {}
-for i = 1, 1023 do SMALL_WHOLE[i] = json.number(i) end
+-- (tostring of a whole number this small is json.number's text, made for
+-- less at load: the loop's i is an integer under Lua 5.4.)
+for i = 1, 1023 do SMALL_WHOLE[i] = tostring(i) end
 
 -- What an object's last member left behind picks the next key's form:
 -- nothing yet (`{"name":`: the opening brace goes out with the first
