@@ -7,6 +7,7 @@
 --                                  -- dir/images/: examples/generate.lua's, else our own
 --   batch.prerender(dir)           -- dir/bodies/NNNNN.json: the exact onboarding bodies
 --   batch.warm({ path, … })         -- read files once, untimed (page cache)
+--   batch.curl_config(dir, sb, token, count) -> path of curl's config posting the bodies
 --   batch.curl(dir, sb, token, parallel)   -> seconds, answers with HTTP 200, output, CPU seconds
 --   batch.submit(dir, envfile, abi, parallel, journal) -> seconds, exit status, output, CPU seconds
 --
@@ -145,7 +146,7 @@ function M.prerender(dir)
 end
 
 --- curl's config (mode 0600: it holds the token): one transfer per body.
-local function curl_config(dir, sb, token, count)
+function M.curl_config(dir, sb, token, count)
   local path = dir .. "/curl.conf"
   write(path, "")
   sh("chmod 600 " .. quote(path))
@@ -180,7 +181,7 @@ end
 
 --- Post every body with curl, `parallel` at once. Seconds and the number of 200s.
 function M.curl(dir, sb, token, count, parallel)
-  local conf = curl_config(dir, sb, token, count)
+  local conf = M.curl_config(dir, sb, token, count)
   local cpu = children_cpu()
   local start = socket.gettime()
   local p = assert(io.popen(("curl -sS --parallel --parallel-max %d -K %s 2>&1"):format(parallel, quote(conf))))

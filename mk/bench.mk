@@ -16,3 +16,10 @@ bench: build $(BENCH_DIR)/b64_bench $(BENCH_DIR)/lookup_limit
 	@env LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" LUA_CPATH="$(TOP)/build/5.4/?.so;;" \
 	  PATH="$(TOP)/bin:$$PATH" CDP_LUA=lua5.4 BENCH_BUILD=$(BENCH_DIR) lua5.4 bench/run.lua
 .PHONY: bench
+
+# Instructions (callgrind) of row 4's client against curl's, and of the
+# stages of its Lua pipeline (bench/instructions.lua): steadier than times.
+bench-instructions: build
+	@env LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" LUA_CPATH="$(TOP)/build/5.4/?.so;;" \
+	  PATH="$(TOP)/bin:$$PATH" CDP_LUA=lua5.4 lua5.4 bench/instructions.lua
+.PHONY: bench-instructions
