@@ -203,6 +203,27 @@ describe("Mapping:build checking as it maps", function()
     same_result(r)
   end)
 
+  it("checks nothing of an object it leaves out: a document there is not read", function()
+    -- an item of nothing but constants once its one column is empty
+    local png = cdp.file("examples/images/id-front.jpg")
+    local r = build(spec_with{ additional_docs = { { document = png, document_id = "DocId" } } },
+      record_with{ DocId = "" })
+    assert.is_true(r.checked)
+    same_result(r)
+    assert.is_nil(r.c.data.additional_docs[1])
+    assert.is_nil(png.content_type)  -- never sniffed, as validation never saw it
+  end)
+
+  it("raises for rules that are not functions before any document is read", function()
+    local own = cdp.file(FRONT)
+    local mp = cdp.mapping(spec_with{ rules = { "not a function" }, id_details = {
+      { id_type = 4, id_number = "EID", id_front = m.file("%s", "Front"), id_back = "Back" } } })
+    local ok, err = pcall(mp.build, mp, record_with{ Back = own }, { today = TODAY })
+    assert.is_false(ok)
+    assert.matches("rules%[1%] is not a function", err)
+    assert.is_nil(own.content_type)  -- the record's own document is left as it was
+  end)
+
   it("runs the checks across fields and the rules on a checked customer", function()
     local future = build(spec_with(), record_with{ Issued = "01/02/2030" })
     assert.is_true(future.checked)

@@ -106,8 +106,7 @@ local function summary(list)
   return ("invalid customer: %d problems, first %s: %s"):format(#list, where, first.message)
 end
 
-local function check_opts(t, opts)
-  if type(t) ~= "table" then error("cdp.customer: a table expected", 3) end
+local function check_rules(opts)
   if opts.rules ~= nil and type(opts.rules) ~= "table" then error("cdp.customer: rules must be a list", 3) end
   for i, rule in ipairs(opts.rules or {}) do
     if type(rule) ~= "function" then error("cdp.customer: rules[" .. i .. "] is not a function", 3) end
@@ -133,8 +132,9 @@ end
 -- in place rather than copy them.
 function customer.new(t, opts)
   if customer.is(t) then return t end
+  if type(t) ~= "table" then error("cdp.customer: a table expected", 2) end
   opts = opts or {}
-  check_opts(t, opts)
+  check_rules(opts)
   local data, errs, warnings = validate.check(t, schema.customer, opts.owned)
   return made(data, errs, warnings, opts)
 end
@@ -144,7 +144,7 @@ end
 -- validate.check would return is `t` itself, without problems. The checks
 -- across fields and the rules run as in customer.new.
 function customer._checked(t, opts)
-  check_opts(t, opts)
+  check_rules(opts)
   return made(t, {}, {}, opts)
 end
 

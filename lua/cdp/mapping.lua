@@ -52,6 +52,8 @@ Mapping.__index = Mapping
 
 local META = { rules = true, key = true }
 
+local NULL = json.null
+
 -- Functions made by mapping.const: their values alone do not keep an
 -- otherwise empty item or object (a passport entry with no number).
 local CONSTANTS = setmetatable({}, { __mode = "k" })
@@ -107,7 +109,7 @@ local function text_value(v, column)
     return tostring(v)
   elseif t == "boolean" then
     return tostring(v)
-  elseif v == json.null then
+  elseif v == NULL then
     return nil
   end
   local what = t == "table" and (next(v) == nil and "an empty object or list"
@@ -185,14 +187,16 @@ local function function_reader(fn)
 end
 
 -- Checking (Mapping:build's readers, for a mapping of helpers and
--- constants): a value is run through the fast check of its schema field as
--- it is made, the check validate.check would run first on the customer,
--- with the same result; a value that fails it (or a problem, a warning)
--- sets ctx.unchecked, and the customer is then checked the usual way. A
--- reader that checks what it makes says so (compile's second result). An
--- object or array field whose value another reader gives (a column, a
--- constant) is never checked here: normalizing would change a table that
--- is not the reader's own.
+-- constants): each value of a kept object is run through the fast check of
+-- its schema field, the check validate.check would run first on the
+-- customer, with the same result; a value that fails it (or a problem, a
+-- warning) sets ctx.unchecked, and the customer is then checked the usual
+-- way. A reader that checks what it makes says so (compile's second
+-- result). An object or array field whose value another reader gives (a
+-- column, a constant) is never checked here: normalizing would change a
+-- table that is not the reader's own. Checking is all or nothing: one such
+-- field anywhere and the mapping's customers are all checked the usual way
+-- (the readers compiled before it with checking on are then not used).
 local function checks_itself(field)
   return field.type == "object" or field.type == "array"
 end
@@ -266,10 +270,29 @@ local function object_reader(spec, object_schema, path, careful, checking)
     for _, field in ipairs(object_schema.fields) do
       if field.required then required_names[#required_names + 1] = field.name end
     end
-  else
-    checkers, required = {}, {}
   end
-  local NULL = json.null
+  if not checks then
+    return function(record, ctx)
+      local out, any = {}, false
+      for i = 1, count do
+        local v, problem = readers[i](record, ctx)
+        if v ~= nil then
+          out[names[i]] = v
+          if counts[i] then any = true end
+        elseif problem then
+          add_error(ctx, paths[i], problem)
+        end
+      end
+      return any and out or nil
+    end, false
+  end
+  -- A document's check reads its file: it runs only once the object is
+  -- known to be kept, as validation would see it (documents[j] is the
+  -- index of a document field).
+  local documents, inline = {}, {}
+  for i = 1, count do
+    if by_name[names[i]].type == "document" then documents[#documents + 1] = i else inline[i] = checkers[i] end
+  end
   return function(record, ctx)
     local out, any = {}, false
     for i = 1, count do
@@ -278,7 +301,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
         if v == NULL then
           if required[i] then ctx.unchecked = true end
         else
-          local check = checkers[i]
+          local check = inline[i]
           if check then
             local checked = check(v)
             if checked == nil then ctx.unchecked = true else v = checked end
@@ -291,11 +314,17 @@ local function object_reader(spec, object_schema, path, careful, checking)
       end
     end
     if not any then return nil end
+    for j = 1, #documents do
+      local i = documents[j]
+      local name = names[i]
+      local v = out[name]
+      if v ~= nil and v ~= NULL and checkers[i](v) == nil then ctx.unchecked = true end
+    end
     for i = 1, #required_names do
       if out[required_names[i]] == nil then ctx.unchecked = true break end
     end
     return out
-  end, checks
+  end, true
 end
 
 -- Functions made by the helpers below (mapping.date, mapping.name…).
@@ -397,7 +426,9 @@ local function read(self, record, checking)
     self.reader = readers
   end
   local t
-  local read_checked = checking and readers.read_checked
+  -- (Only a mapping of helpers and constants has checking readers, and it
+  -- is read under protect.)
+  local read_checked = checking and readers.read_checked or nil
   if readers.protect then
     local ok, out = pcall(read_checked or readers.read, record, ctx)
     if ok then
@@ -412,14 +443,16 @@ local function read(self, record, checking)
       t = read_careful(record, ctx)
     end
   else
+    read_checked = nil
     t = readers.read(record, ctx)
   end
   -- nil: nothing but constants mapped (the readers checked nothing)
   if t == nil then t, read_checked = {}, nil end
   if #ctx.errors > 0 then return nil, ctx.errors, t end
-  -- A table of the record's own (ctx.borrowed) is never checked here: at an
-  -- object or array field it leaves the readers unchecking, at any other
-  -- field it fails the field's check.
+  -- A table of the record's own (ctx.borrowed) at an object or array field
+  -- leaves the readers unchecking; at any other field it is checked as any
+  -- value is (a cdp.file of the record's passes a document's check, as it
+  -- does in validation; any other table fails).
   return t, nil, nil, readers.owned and not ctx.borrowed, read_checked ~= nil and not ctx.unchecked
 end
 
@@ -448,7 +481,13 @@ end
 -- whose `errors` hold the mapping's and the schema's problems.
 function Mapping:build(record, opts)
   opts = opts or {}
-  local t, problems, partial, owned, checked = read(self, record, true)
+  -- Rules that are not all functions make customer.new raise: before
+  -- anything is checked, as ever.
+  local rules_callable = true
+  for _, rule in ipairs(self.rules) do
+    if type(rule) ~= "function" then rules_callable = false break end
+  end
+  local t, problems, partial, owned, checked = read(self, record, rules_callable)
   if not t then
     -- Every problem at once: the schema's too, for the fields that mapped.
     local first = problems[1]
