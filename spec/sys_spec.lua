@@ -15,6 +15,21 @@ describe("core process helpers", function()
     os.remove(path)
   end)
 
+  it("new_table gives an empty table with room, and refuses sizes out of range", function()
+    local t = core.new_table(4, 20)
+    assert.same({}, t)
+    assert.is_nil(next(t))
+    assert.is_nil(getmetatable(t))
+    for i = 1, 4 do t[i] = i end
+    for i = 1, 20 do t["k" .. i] = i end
+    assert.equal(4, #t)
+    assert.equal(20, t.k20)
+    assert.same({}, core.new_table(0, 0))
+    assert.has_error(function() core.new_table(-1, 0) end)
+    assert.has_error(function() core.new_table(0, 65537) end)
+    assert.has_error(function() core.new_table("x", 0) end)
+  end)
+
   it("isatty says no for a file", function()
     local f = assert(io.tmpfile())
     assert.is_false(core.isatty(f))

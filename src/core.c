@@ -125,8 +125,21 @@ static int l_utf8_valid(lua_State *L)
     return 1;
 }
 
+/* core.new_table(narray, nhash) -> an empty table with room for narray
+ * list items and nhash keys. Filled one key at a time, a table rehashes at
+ * each power of two; Lua 5.4 has no table.new. */
+static int l_new_table(lua_State *L)
+{
+    lua_Integer narray = luaL_checkinteger(L, 1), nhash = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, narray >= 0 && narray <= 1 << 16, 1, "from 0 to 65536 expected");
+    luaL_argcheck(L, nhash >= 0 && nhash <= 1 << 16, 2, "from 0 to 65536 expected");
+    lua_createtable(L, (int)narray, (int)nhash);
+    return 1;
+}
+
 static const luaL_Reg core_functions[] = {
     {"csv_split", l_csv_split},
+    {"new_table", l_new_table},
     {"file_head", l_file_head},
     {"sha256", l_sha256},
     {"sha256_file", l_sha256_file},

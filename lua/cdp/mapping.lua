@@ -34,6 +34,7 @@
 -- small calling-code table), m.name(column, "first" | "middle" | "last"),
 -- m.file(pattern, column…) (relative to the script's folder; a cell may not
 -- climb out of it), m.const(value), m.column(name).
+local core = require "cdp.core"
 local customer = require "cdp.customer"
 local document = require "cdp.document"
 local errors = require "cdp.errors"
@@ -64,6 +65,7 @@ local function is_constant(spec)
 end
 
 local byte, find, match = string.byte, string.find, string.match
+local new_table = core.new_table
 
 -- A cell's text without surrounding spaces, or nil when it is empty or
 -- blank. Most cells have no spaces: the readers of cells below test the
@@ -218,7 +220,7 @@ local function list_reader(spec, field, path, careful, checking)
   local count = #items
   local min_items = checks and field.min_items or 0
   return function(record, ctx)
-    local out, n = {}, 0
+    local out, n = new_table(count, 0), 0
     for i = 1, count do
       local v, problem = items[i](record, ctx)
       if v ~= nil then
@@ -273,7 +275,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
   end
   if not checks then
     return function(record, ctx)
-      local out, any = {}, false
+      local out, any = new_table(0, count), false
       for i = 1, count do
         local v, problem = readers[i](record, ctx)
         if v ~= nil then
@@ -294,7 +296,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
     if by_name[names[i]].type == "document" then documents[#documents + 1] = i else inline[i] = checkers[i] end
   end
   return function(record, ctx)
-    local out, any = {}, false
+    local out, any = new_table(0, count), false
     for i = 1, count do
       local v, problem = readers[i](record, ctx)
       if v ~= nil then
