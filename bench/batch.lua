@@ -179,6 +179,18 @@ function M.warm(paths)
   sh(("find %s -type f -exec cat {} + >/dev/null"):format(table.concat(quoted, " ")))
 end
 
+--- The ABIs named in BENCH_ABIS (default "5.4,luajit"): name, interpreter,
+-- label and the LUA_CPATH of the checkout `top`'s build of each.
+function M.abis(top)
+  local list = {}
+  for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
+    list[#list + 1] = { name = name, lua = name == "luajit" and "luajit" or "lua5.4",
+                        label = name == "luajit" and "LuaJIT" or "Lua 5.4",
+                        cpath = top .. "/build/" .. name .. "/?.so;;" }
+  end
+  return list
+end
+
 --- Post every body with curl, `parallel` at once. Seconds and the number of 200s.
 function M.curl(dir, sb, token, count, parallel)
   local conf = M.curl_config(dir, sb, token, count)

@@ -20,12 +20,7 @@ local batch = require "batch"
 
 local TOP = os.getenv("PWD") or "."
 local RECORDS = tonumber(os.getenv("BENCH_RECORDS")) or 1000
-local ABIS = {}
-for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
-  ABIS[#ABIS + 1] = { name = name, lua = name == "luajit" and "luajit" or "lua5.4",
-                      label = name == "luajit" and "LuaJIT" or "Lua 5.4",
-                      cpath = TOP .. "/build/" .. name .. "/?.so;;" }
-end
+local ABIS = batch.abis(TOP)
 
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"

@@ -22,12 +22,7 @@ local LOOKUPS = tonumber(os.getenv("BENCH_LOOKUPS")) or 500    -- per round
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 20       -- 20 x 500 = 10,000 SDK calls
 local BATCH_REPS = tonumber(os.getenv("BENCH_BATCH_REPS")) or 7
 
-local ABIS = {}
-for name in (os.getenv("BENCH_ABIS") or "5.4,luajit"):gmatch("[^,]+") do
-  ABIS[#ABIS + 1] = { name = name, lua = name == "luajit" and "luajit" or "lua5.4",
-                      label = name == "luajit" and "LuaJIT" or "Lua 5.4",
-                      cpath = TOP .. "/build/" .. name .. "/?.so;;" }
-end
+local ABIS = batch.abis(TOP)
 local ROWS = {}
 for r in (os.getenv("BENCH_ROWS") or "1,2,3,4,5"):gmatch("%d+") do ROWS[tonumber(r)] = true end
 

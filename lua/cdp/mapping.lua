@@ -273,27 +273,16 @@ local function object_reader(spec, object_schema, path, careful, checking)
       if field.required then required_names[#required_names + 1] = field.name end
     end
   end
-  if not checks then
-    return function(record, ctx)
-      local out, any = new_table(0, count), false
-      for i = 1, count do
-        local v, problem = readers[i](record, ctx)
-        if v ~= nil then
-          out[names[i]] = v
-          if counts[i] then any = true end
-        elseif problem then
-          add_error(ctx, paths[i], problem)
-        end
-      end
-      return any and out or nil
-    end, false
-  end
   -- A document's check reads its file: it runs only once the object is
   -- known to be kept, as validation would see it (documents[j] is the
-  -- index of a document field).
+  -- index of a document field). Not checking: nothing of this.
   local documents, inline = {}, {}
-  for i = 1, count do
-    if by_name[names[i]].type == "document" then documents[#documents + 1] = i else inline[i] = checkers[i] end
+  if checks then
+    for i = 1, count do
+      if by_name[names[i]].type == "document" then documents[#documents + 1] = i else inline[i] = checkers[i] end
+    end
+  else
+    required = {}
   end
   return function(record, ctx)
     local out, any = new_table(0, count), false
@@ -326,7 +315,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
       if out[required_names[i]] == nil then ctx.unchecked = true break end
     end
     return out
-  end, true
+  end, checks
 end
 
 -- Functions made by the helpers below (mapping.date, mapping.name…).
