@@ -139,10 +139,10 @@ function customer.new(t, opts)
   return made(data, errs, warnings, opts)
 end
 
--- For cdp.mapping alone: `t` is made by its readers, which ran on every value
--- the fast check of validate.check as they made it, and it passed: what
--- validate.check would return is `t` itself, without problems. The checks
--- across fields and the rules run as in customer.new.
+-- For cdp.mapping alone: `t` was made by its readers, which ran
+-- validate.check's fast check on every value as they made it, and every
+-- value passed: validate.check would return `t` itself, without problems.
+-- The checks across fields and the rules run as in customer.new.
 function customer._checked(t, opts)
   check_rules(opts)
   return made(t, {}, {}, opts)

@@ -391,7 +391,7 @@ end
 -- Mapping:map's results, whether the customer's tables are all ones the
 -- readers made for it (validation may then normalize them in place), and
 -- whether the readers checked every value as they made it (`checking`:
--- Mapping:build's readers, see list_reader).
+-- Mapping:build's readers, see checks_itself).
 local function read(self, record, checking)
   local ctx = { errors = {}, base_dir = self.base_dir }
   if self.fn then
