@@ -253,7 +253,10 @@ local function object_reader(spec, object_schema, path, careful, checking)
   -- (An object of the API's flat document shape has keys the schema lacks:
   -- base64_data, content_type. It is never checked here.)
   local checks = checking and object_schema ~= nil and object_schema.type == "object"
-  local readers, paths, counts, checkers, required = {}, {}, {}, {}, {}
+  -- checkers[i]: field i's check as its value is read. A document's check
+  -- reads its file: it runs only once the object is known to be kept, as
+  -- validation would see it (documents[j]: {index, check} of one).
+  local readers, paths, counts, checkers, required, documents = {}, {}, {}, {}, {}, {}
   for i, name in ipairs(names) do
     local value, field = spec[name], by_name[name]
     paths[i] = join(path, tostring(name))
@@ -261,28 +264,22 @@ local function object_reader(spec, object_schema, path, careful, checking)
     readers[i], checked = compile(value, field, paths[i], careful, checks)
     counts[i] = not is_constant(value)  -- a value that keeps the object
     if checks and not checked then
-      if field == nil or checks_itself(field) then checks = false else checkers[i] = validate.leaf_checker(field) end
+      if field == nil or checks_itself(field) then checks = false
+      elseif field.type == "document" then documents[#documents + 1] = { i, validate.leaf_checker(field) }
+      else checkers[i] = validate.leaf_checker(field) end
     end
     required[i] = field ~= nil and field.required == true
   end
   local count = #names
   -- Checking: every required field of the schema must be among those mapped.
+  -- Not checking: nothing of the above.
   local required_names = {}
   if checks then
     for _, field in ipairs(object_schema.fields) do
       if field.required then required_names[#required_names + 1] = field.name end
     end
-  end
-  -- A document's check reads its file: it runs only once the object is
-  -- known to be kept, as validation would see it (documents[j] is the
-  -- index of a document field). Not checking: nothing of this.
-  local documents, inline = {}, {}
-  if checks then
-    for i = 1, count do
-      if by_name[names[i]].type == "document" then documents[#documents + 1] = i else inline[i] = checkers[i] end
-    end
   else
-    required = {}
+    checkers, required, documents = {}, {}, {}
   end
   return function(record, ctx)
     local out, any = new_table(0, count), false
@@ -292,7 +289,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
         if v == NULL then
           if required[i] then ctx.unchecked = true end
         else
-          local check = inline[i]
+          local check = checkers[i]
           if check then
             local checked = check(v)
             if checked == nil then ctx.unchecked = true else v = checked end
@@ -306,10 +303,9 @@ local function object_reader(spec, object_schema, path, careful, checking)
     end
     if not any then return nil end
     for j = 1, #documents do
-      local i = documents[j]
-      local name = names[i]
-      local v = out[name]
-      if v ~= nil and v ~= NULL and checkers[i](v) == nil then ctx.unchecked = true end
+      local index, check = documents[j][1], documents[j][2]
+      local v = out[names[index]]
+      if v ~= nil and v ~= NULL and check(v) == nil then ctx.unchecked = true end
     end
     for i = 1, #required_names do
       if out[required_names[i]] == nil then ctx.unchecked = true break end
