@@ -101,7 +101,7 @@ rockspec:
 # C-level tests of the core (no Lua): spec/c/*.c, each linked with the core's
 # Lua-free sources. SAN="-fsanitize=address,undefined" builds
 # them (and the modules) with sanitizers; objects go to build/<abi>/obj.
-C_TEST_SRCS := src/b64.c src/body.c src/csv.c src/digest.c src/http.c src/jsonflat.c src/secret.c src/token.c
+C_TEST_SRCS := src/b64.c src/body.c src/doctype.c src/csv.c src/digest.c src/http.c src/jsonflat.c src/secret.c src/token.c
 C_TEST_DIR := build/c$(if $(SAN),-san)
 C_TESTS := $(patsubst spec/c/%.c,$(C_TEST_DIR)/%,$(wildcard spec/c/*.c))
 

@@ -25,6 +25,7 @@ build = {
         "src/core.c",
         "src/csv.c",
         "src/digest.c",
+        "src/doctype.c",
         "src/http.c",
         "src/jsonflat.c",
         "src/lbatch.c",

@@ -187,6 +187,51 @@ describe("cdp-onboard submit", function()
     os.remove(bad)
   end)
 
+  it("opens each image once, to send it: a missing one fails its record unsent, and a rerun sends it", function()
+    ensure_unique_ids(sb)
+    -- The example in a folder of its own: record 10's image is missing there
+    -- until the test puts it in.
+    local dir = tmp()
+    os.remove(dir)
+    assert(os.execute(("mkdir -p %s/images && cp examples/ekyc-mapping.lua examples/ekyc-export.csv %s/ && "
+      .. "cp examples/images/*.jpg %s/images/"):format(shell_quote(dir), shell_quote(dir), shell_quote(dir))))
+    local mapping, input = dir .. "/ekyc-mapping.lua", dir .. "/ekyc-export.csv"
+    local journal, report = dir .. "/journal.jsonl", dir .. "/report.csv"
+    local function run(extra)
+      return cli(sb, ("submit %s %s --journal %s --report %s%s"):format(shell_quote(mapping), shell_quote(input),
+        shell_quote(journal), shell_quote(report), extra or ""))
+    end
+
+    -- A dry run checks the images, as `check` does.
+    local code, out = run(" --dry-run")
+    assert.equal(1, code, out)
+    assert.matches("10 C%-1010 invalid: [^\n]*id_front: cannot read [^\n]*missing%-front%.jpg", out)
+
+    code, out = run()
+    assert.equal(1, code, out)
+    local rows = report_rows(report)
+    assert.equal("failed", rows[10].outcome)
+    assert.equal("validation", rows[10].error_kind)
+    assert.equal("document: cannot read " .. dir .. "/images/missing-front.jpg: No such file or directory",
+      rows[10].message)
+    assert.equal(VALID + 1, sb:counters().calls[ONBOARD])
+    local last
+    for line in read(journal):gmatch("[^\n]+") do
+      local entry = cjson.decode(line)
+      if entry.key == "C-1010" then last = entry end
+    end
+    assert.same({ "end", "failed", true }, { last.event, last.outcome, last.nothing_sent })
+
+    assert(os.execute(("cp examples/images/id-front.jpg %s/images/missing-front.jpg"):format(shell_quote(dir))))
+    code, out = run()
+    assert.equal(1, code, out)  -- records 8, 9 and 11 still fail
+    rows = report_rows(report)
+    assert.equal("created", rows[10].outcome, rows[10].message)
+    assert.equal(VALID + 2, sb:counters().calls[ONBOARD])  -- record 10 only
+    assert_created_once(sb, VALID + 2)
+    assert(os.execute("rm -rf " .. shell_quote(dir)))
+  end)
+
   it("reports a record whose mapping raises, with its line, and goes on", function()
     ensure_unique_ids(sb)
     local mapping = tmp(".lua")

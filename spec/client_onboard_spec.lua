@@ -4,6 +4,7 @@
 local sandbox = require "helpers.sandbox"
 local cdp = require "cdp"
 local document = require "cdp.document"
+local core = require "cdp.core"
 local cjson = require "cjson"
 
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
@@ -232,6 +233,73 @@ describe("cdp.client onboarding", function()
       local expected = change == "removed" and "document: cannot read " .. copy .. ": No such file or directory"
         or "document: file is empty: " .. copy
       assert.are.equal(expected, err.message)
+      assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
+    end)
+  end
+
+  -- A file opened only when sent (submit's m.file): validation leaves it
+  -- unopened, and the C core finds its type as it opens it to send.
+  local function write_file(path, bytes)
+    local f = assert(io.open(path, "wb"))
+    f:write(bytes)
+    f:close()
+  end
+  local PNG = "\137PNG\r\n\26\n" .. ("\0\1\2png"):rep(300)
+  local PDF = "%PDF-1.4\n" .. ("% pdf\n"):rep(300)
+
+  it("gives a file opened only when sent the type its first bytes show, flat or not", function()
+    local png, pdf = os.tmpname(), os.tmpname()
+    write_file(png, PNG)
+    write_file(pdf, PDF)
+    local t = simple_example("784199554586095")
+    local front = document._opened_when_sent(IMAGES .. "id-front.jpg")
+    local back = document._opened_when_sent(png)
+    local flat = document._opened_when_sent(pdf)
+    t.id_details[1].id_front, t.id_details[1].id_back = front, back
+    t.additional_docs[2].document = flat
+    local built = assert(cdp.customer(t))
+    assert.is_nil(front.content_type)  -- validation opened nothing
+    local data, err = c:onboard(built)
+    os.remove(png)
+    os.remove(pdf)
+    assert.is_nil(err and err.message)
+    local stored = assert(sb:customer(data.ecrn))
+    local want = {  -- slot: sha256 of what was sent, content type
+      ["id_details[0].id_front"] = { sandbox.sha256_file(IMAGES .. "id-front.jpg"), "image/jpeg" },
+      ["id_details[0].id_back"] = { core.sha256(PNG), "image/png" },
+      ["additional_docs[1]"] = { core.sha256(PDF), "application/pdf" },
+      ["additional_docs[0]"] = { sandbox.sha256_file(IMAGES .. "face.jpg"), "image/jpeg" },
+    }
+    for slot, w in pairs(want) do
+      local doc = stored.documents[slot]
+      assert.is_table(doc, slot)
+      assert.are.same(w, { doc.sha256, doc.content_type }, slot)
+    end
+    -- The documents were told what went out.
+    assert.are.same({ "image/jpeg", "image/png", "application/pdf" },
+      { front.content_type, back.content_type, flat.content_type })
+    assert.are.equal(1, sb:counters().customers.created)
+  end)
+
+  for _, case in ipairs({
+    { "missing", nil, "cannot read %s: No such file or directory" },
+    { "empty", "", "file is empty: %s" },
+    { "of no type the CDP takes", "GIF89a" .. ("x"):rep(100),
+      "unknown content type of %s (not JPEG, PNG or PDF); give one" },
+  }) do
+    local what, bytes, message = case[1], case[2], case[3]
+    it("refuses, unsent, a file opened only when sent that is " .. what, function()
+      local path = os.tmpname()
+      if bytes then write_file(path, bytes) else os.remove(path) end
+      local t = simple_example("784199554586096")
+      t.id_details[1].id_back = document._opened_when_sent(path)
+      local built = assert(cdp.customer(t))
+      local data, err = c:onboard(built)
+      os.remove(path)
+      assert.is_nil(data)
+      assert.are.equal("validation", err.kind)
+      assert.are.equal("document: " .. message:format(path), err.message)
+      assert.is_true(err.nothing_sent)
       assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
     end)
   end

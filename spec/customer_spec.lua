@@ -78,6 +78,35 @@ describe("cdp.customer with the API document's example", function()
     assert.same(expected, cjson.decode(table.concat(body)))
   end)
 
+  it("leaves a file opened only when sent without its type, for the C core to write after the base64", function()
+    local document = require "cdp.document"
+    local t = example_customer(IMAGES)
+    local function lazy(v)
+      if document.is(v) then return document._opened_when_sent(v.path) end
+      if type(v) ~= "table" then return v end
+      local out = {}
+      for k, x in pairs(v) do out[k] = lazy(x) end
+      return out
+    end
+    local later = assert(cdp.customer(lazy(t), { today = "2023-01-01" }))
+    -- What the C core sends for each: the base64, then the type it found.
+    local sent, docs = {}, 0
+    for _, p in ipairs(later:parts()) do
+      if type(p) == "string" then sent[#sent + 1] = p
+      else
+        assert.is_nil(p.content_type)
+        docs = docs + 1
+        sent[#sent + 1] = base64(read(p.path)) .. '","content_type":"image/jpeg"'
+      end
+    end
+    assert.equal(7, docs)  -- flat ones (additional_docs) too
+    local body = {}
+    for _, p in ipairs(c:parts()) do
+      body[#body + 1] = type(p) == "string" and p or base64(read(p.path))
+    end
+    assert.equal(table.concat(body), table.concat(sent))
+  end)
+
   it("accepts the API's own shape of documents and renders the same JSON values", function()
     local raw = example_with(function(file, object)
       return { base64_data = base64(read(file)), content_type = "image/jpeg", document_id = object.document_id }

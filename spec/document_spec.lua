@@ -51,6 +51,29 @@ describe("cdp.file", function()
     assert.matches("not one the CDP takes", select(2, cdp.bytes("x", "text/plain"):check()))
   end)
 
+  it("tells JPEG, PNG and PDF from their first bytes, as the C core does", function()
+    assert.equal("image/jpeg", document.sniff("\255\216\255\224rest"))
+    assert.equal("image/png", document.sniff("\137PNG\r\n\26\n"))
+    assert.equal("application/pdf", document.sniff("%PDF-1.7"))
+    assert.is_nil(document.sniff("\137PNG\r\n\26"))  -- a signature cut short
+    assert.is_nil(document.sniff("GIF89a"))
+    assert.is_nil(document.sniff(""))
+    assert.equal("image/png", cdp.bytes("\137PNG\r\n\26\n...").content_type)
+  end)
+
+  it("leaves a file opened only when sent unread: its check looks at nothing on disk", function()
+    local d = document._opened_when_sent("no/such/file.jpg")
+    assert.is_true(d:check())
+    assert.is_nil(d.content_type)
+    assert.equal("file", d.kind)
+    assert.is_true(document.is(d))
+    -- Once sent it has the type the C core found; a type the CDP does not
+    -- take is still refused.
+    d.content_type = "text/plain"
+    assert.matches("not one the CDP takes", select(2, d:check()))
+    assert.has_error(function() document._opened_when_sent("") end)
+  end)
+
   it("raises on misuse", function()
     assert.has_error(function() cdp.file(42) end)
     assert.has_error(function() cdp.bytes({}) end)

@@ -21,6 +21,31 @@ describe("cdp.mapping.file with a record's values", function()
   end
 end)
 
+describe("cdp.mapping.file under submit (files opened only when sent)", function()
+  local function record_10()
+    for n, rec in require("cdp.records").each("examples/ekyc-export.csv") do
+      if n == 10 then return rec.fields end  -- its front image does not exist
+    end
+  end
+
+  it("makes documents that neither the mapping's own checks nor validation open", function()
+    local mapping = assert(m.load("examples/ekyc-mapping.lua"))
+    local c, err = mapping:build(record_10())
+    assert.is_nil(c)
+    assert.equal("id_details[1].id_front", err.errors[1].path)
+
+    mapping._open_files_when_sent = true
+    -- Both ways of building: the readers' own checks, and validation's.
+    for _, built in ipairs({ assert(mapping:build(record_10())), assert(cdp.customer(mapping:map(record_10()))) }) do
+      local front, face = built.data.id_details[1].id_front, built.data.customer_classification.profile_photo
+      assert.is_true(front.opened_when_sent)
+      assert.equal("examples/images/missing-front.jpg", front.path)
+      assert.is_nil(front.content_type)
+      assert.is_nil(face.content_type)
+    end
+  end)
+end)
+
 describe("cdp.mapping.phone with a JSON Lines number", function()
   it("reads the digits of a number as a local number", function()
     assert.equal("+971501234567", m.phone("Mobile", "AE")({ Mobile = 501234567 }))

@@ -108,6 +108,12 @@ int cdp_body_add_memory_b64(cdp_body *b, const void *data, size_t len)
 
 int cdp_body_add_file_b64(cdp_body *b, const char *path, char *err, size_t errlen)
 {
+    return cdp_body_add_file_b64_head(b, path, NULL, 0, NULL, err, errlen);
+}
+
+int cdp_body_add_file_b64_head(cdp_body *b, const char *path, unsigned char *head, size_t cap,
+                               size_t *head_len, char *err, size_t errlen)
+{
     struct stat st;
     int fd = cdp_open_regular(path, &st);
     if (fd < 0) {
@@ -115,6 +121,20 @@ int cdp_body_add_file_b64(cdp_body *b, const char *path, char *err, size_t errle
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
         errno = saved;
         return -1;
+    }
+    if (head != NULL) {
+        ssize_t got;
+        do
+            got = pread(fd, head, cap, 0);
+        while (got < 0 && errno == EINTR);
+        if (got < 0) {
+            int saved = errno;
+            close(fd);
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(saved));
+            errno = saved;
+            return -1;
+        }
+        *head_len = (size_t)got;
     }
     body_part *p = push_part(b);
     if (p == NULL) {

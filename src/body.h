@@ -21,6 +21,10 @@ void cdp_body_free(cdp_body *b);
 int cdp_body_add_text(cdp_body *b, const char *text, size_t len);
 int cdp_body_add_memory_b64(cdp_body *b, const void *data, size_t len);
 int cdp_body_add_file_b64(cdp_body *b, const char *path, char *err, size_t errlen);
+/* As cdp_body_add_file_b64, also reading the file's first bytes (at most
+ * `cap`) into `head`, `*head_len` of them: one open for both. */
+int cdp_body_add_file_b64_head(cdp_body *b, const char *path, unsigned char *head, size_t cap,
+                               size_t *head_len, char *err, size_t errlen);
 
 uint64_t cdp_body_length(const cdp_body *b);
 

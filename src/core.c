@@ -6,6 +6,7 @@
 #include "compat.h"
 #include "csv.h"
 #include "digest.h"
+#include "doctype.h"
 #include "lbatch.h"
 #include "lclient.h"
 #include "ljson.h"
@@ -64,6 +65,20 @@ static int l_file_head(lua_State *L)
         return 2;
     }
     lua_pushlstring(L, buf, (size_t)got);
+    return 1;
+}
+
+/* core.sniff(head) -> the content type whose signature the string starts
+ * with ("image/jpeg", "image/png", "application/pdf") | nil */
+static int l_sniff(lua_State *L)
+{
+    size_t len;
+    const char *head = luaL_checklstring(L, 1, &len);
+    const char *type = cdp_doctype_sniff((const unsigned char *)head, len);
+    if (type == NULL)
+        lua_pushnil(L);
+    else
+        lua_pushstring(L, type);
     return 1;
 }
 
@@ -141,6 +156,7 @@ static const luaL_Reg core_functions[] = {
     {"csv_split", l_csv_split},
     {"new_table", l_new_table},
     {"file_head", l_file_head},
+    {"sniff", l_sniff},
     {"sha256", l_sha256},
     {"sha256_file", l_sha256_file},
     {"utf8_valid", l_utf8_valid},

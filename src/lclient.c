@@ -21,6 +21,7 @@
  * result) leaks nothing. No Lua code runs during a transfer. */
 #include "lclient.h"
 #include "body.h"
+#include "doctype.h"
 #include "http.h"
 #include "lopts.h"
 #include "secret.h"
@@ -82,6 +83,51 @@ static int l_client_new(lua_State *L)
     return 1;
 }
 
+/* The file document at the top of the stack, as its base64. The file is
+ * opened here, just before sending, so that one removed or emptied since
+ * validation is refused with nothing sent. A document without a content type
+ * (its file left unopened by validation: see cdp.document) gets the one its
+ * first bytes show, read in the same open: the document is given it, and it
+ * follows the base64 in the body. Returns 0, or -1 with the message pushed. */
+static int add_file_document(lua_State *L, cdp_body *body, int i)
+{
+    lua_getfield(L, -1, "path");
+    const char *path = lua_tostring(L, -1);
+    lua_pop(L, 1); /* anchored by the document table */
+    if (path == NULL)
+        return luaL_error(L, "parts[%d]: a file document needs a path", i);
+    lua_getfield(L, -1, "content_type");
+    int typed = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    char err[512];
+    unsigned char head[CDP_DOCTYPE_HEAD] = {0};
+    size_t head_len = 0;
+    uint64_t before = cdp_body_length(body);
+    if (cdp_body_add_file_b64_head(body, path, typed ? NULL : head, sizeof head, &head_len, err,
+                                   sizeof err) != 0) {
+        lua_pushstring(L, err);
+        return -1;
+    }
+    if (cdp_body_length(body) == before) {
+        lua_pushfstring(L, "file is empty: %s", path);
+        return -1;
+    }
+    if (typed)
+        return 0;
+    const char *type = cdp_doctype_sniff(head, head_len);
+    size_t len = 0;
+    const char *member = type != NULL ? cdp_doctype_member(type, &len) : NULL;
+    if (member == NULL) {
+        lua_pushfstring(L, "unknown content type of %s (not JPEG, PNG or PDF); give one", path);
+        return -1;
+    }
+    lua_pushstring(L, type);
+    lua_setfield(L, -2, "content_type");
+    if (cdp_body_add_text(body, member, len) != 0)
+        return luaL_error(L, "out of memory");
+    return 0;
+}
+
 int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
 {
     cdp_body *body = *out = cdp_body_new();
@@ -100,23 +146,8 @@ int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
             const char *kind = lua_tostring(L, -1);
             lua_pop(L, 1);
             if (kind != NULL && strcmp(kind, "file") == 0) {
-                lua_getfield(L, -1, "path");
-                const char *path = lua_tostring(L, -1);
-                lua_pop(L, 1);
-                if (path == NULL)
-                    return luaL_error(L, "parts[%d]: a file document needs a path", (int)i);
-                char err[512];
-                uint64_t before = cdp_body_length(body);
-                if (cdp_body_add_file_b64(body, path, err, sizeof err) != 0) {
-                    lua_pop(L, 1);
-                    lua_pushstring(L, err);
-                    return -1;
-                }
-                /* Opened here, just before sending, so a document emptied
-                 * since validation is refused with nothing sent. */
-                if (cdp_body_length(body) == before) {
-                    lua_pop(L, 1);
-                    lua_pushfstring(L, "file is empty: %s", path);
+                if (add_file_document(L, body, (int)i) != 0) {
+                    lua_remove(L, -2); /* the document: the message is left */
                     return -1;
                 }
             } else if (kind != NULL && strcmp(kind, "bytes") == 0) {

@@ -506,14 +506,17 @@ function Client:onboard(customer)
   local built, verr = build(customer)
   if not built then return nil, verr end
   -- Every document is checked before anything is sent. A file whose type is
-  -- known and taken is not opened here: the C core opens it just before
-  -- sending and refuses one gone or empty, with nothing sent.
+  -- known and taken, or one opened only when sent, is not opened here: the C
+  -- core opens it just before sending and refuses one gone, empty or (for
+  -- the latter) of unknown type, with nothing sent.
   local parts = built:parts()
   for _, part in ipairs(parts) do
     if type(part) == "table" and type(part.check) == "function"
       and not (part.kind == "file" and document_types[part.content_type]) then
       local ok, why = part:check()
-      if not ok then return nil, errors.new{ kind = "validation", message = "document: " .. why } end
+      if not ok then
+        return nil, errors.new{ kind = "validation", message = "document: " .. why, nothing_sent = true }
+      end
     end
   end
   local url = self.base_url .. client.paths.onboard
@@ -528,7 +531,8 @@ function Client:onboard(customer)
       return nil, err
     end
     if fail.phase == "body" then
-      return nil, errors.new{ kind = "validation", message = "document: " .. tostring(fail.message) }
+      return nil, errors.new{ kind = "validation", message = "document: " .. tostring(fail.message),
+        nothing_sent = true }
     end
     local err = failure_error(fail, "onboarding")
     if outcome_unknown(nil, fail) then return reconcile(self, built, err) end

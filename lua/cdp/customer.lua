@@ -170,11 +170,16 @@ end
 
 -- A document as {base64_data, content_type}, with `flat` its members only:
 -- the text before its bytes, the document itself standing for them, and the
--- text after (core.json_parts's on_document). A raw {base64_data,
--- content_type} table is text only.
+-- text after (core.json_parts's on_document). A file whose type is not known
+-- yet (opened only when sent) gets it from the C core as it opens it, which
+-- writes `","content_type":"…"` after the base64 itself. A raw
+-- {base64_data, content_type} table is text only.
 local function document_pieces(doc, flat)
   if document.is(doc) then
     local content_type = doc.content_type
+    if content_type == nil and doc.kind == "file" then
+      return BEFORE_BASE64[flat], doc, not flat and "}" or nil
+    end
     return BEFORE_BASE64[flat], doc, AFTER_BASE64[flat][content_type]
       or '","content_type":' .. json.string(content_type) .. (flat and "" or "}")
   end

@@ -15,13 +15,9 @@ document.content_types = {
   ["image/jpeg"] = true, ["image/png"] = true, ["application/pdf"] = true,
 }
 
---- Content type from magic bytes, or nil.
-function document.sniff(head)
-  if head:sub(1, 3) == "\255\216\255" then return "image/jpeg" end
-  if head:sub(1, 8) == "\137PNG\r\n\26\n" then return "image/png" end
-  if head:sub(1, 5) == "%PDF-" then return "application/pdf" end
-  return nil
-end
+--- Content type from magic bytes (JPEG, PNG, PDF), or nil. The C core's
+-- table: it tells a file's type the same way when it opens it to send.
+document.sniff = core.sniff
 
 local function check_content_type(ct, level)
   if ct ~= nil and type(ct) ~= "string" then
@@ -41,12 +37,24 @@ function document.file(path, content_type)
   return setmetatable({ kind = "file", path = path, content_type = content_type }, Document)
 end
 
+--- A document read from `path` when sent, whose file nothing opens before:
+-- the C core reads its type from its first bytes as it opens it to send, and
+-- refuses a missing, empty or unknown file then, with nothing of the request
+-- sent. For `cdp-onboard submit`, where validation opening each file first
+-- would open it twice (cdp.mapping's m.file, with the mapping's
+-- `_open_files_when_sent`). Its check looks at nothing on disk.
+function document._opened_when_sent(path)
+  local doc = document.file(path)
+  doc.opened_when_sent = true
+  return doc
+end
+
 --- A document from bytes in memory.
 function document.bytes(data, content_type)
   if type(data) ~= "string" then error("cdp.bytes: data must be a string", 2) end
   check_content_type(content_type, 2)
   local self = setmetatable({ kind = "bytes", data = data, content_type = content_type }, Document)
-  self.content_type = content_type or document.sniff(data:sub(1, 8))
+  self.content_type = content_type or document.sniff(data)
   return self
 end
 
@@ -55,9 +63,10 @@ function document.is(v)
 end
 
 --- Check the document can be sent: readable, non-empty, with a known type.
--- Returns true, or nil and a message without the document's bytes.
+-- Returns true, or nil and a message without the document's bytes. One
+-- opened when sent is not read here: only a type given to it is checked.
 function Document:check()
-  if self.kind == "file" then
+  if self.kind == "file" and not self.opened_when_sent then
     -- Not io.open: a FIFO would block it; only regular files are documents.
     local head, err = core.file_head(self.path, 8)
     if not head then return nil, "cannot read " .. tostring(err) end
@@ -68,11 +77,11 @@ function Document:check()
         return nil, "unknown content type of " .. self.path .. " (not JPEG, PNG or PDF); give one"
       end
     end
-  else
+  elseif self.kind == "bytes" then
     if #self.data == 0 then return nil, "document is empty" end
     if not self.content_type then return nil, "unknown content type (not JPEG, PNG or PDF); give one" end
   end
-  if not document.content_types[self.content_type] then
+  if self.content_type ~= nil and not document.content_types[self.content_type] then
     return nil, "content type " .. self.content_type
       .. " is not one the CDP takes (image/jpeg, image/png, application/pdf)"
   end

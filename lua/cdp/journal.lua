@@ -2,7 +2,9 @@
 -- An append-only JSON Lines file. Before a record is sent, a `start` line is
 -- written and synced; when its outcome is definitive, an `end` line. A rerun
 -- reads the journal back:
---   * a record with an `end` line is done (created, updated, or refused for good);
+--   * a record with an `end` line is done (created, updated, or refused for good),
+--     but for one refused with nothing sent (`nothing_sent`: a document file
+--     missing when it was to be sent), which a rerun sends as a new one;
 --   * a record with a `start` line and no `end` (the process died while it was
 --     in flight) or with an `end` of outcome "unknown" must be looked up
 --     before anything is re-sent — it may have been created.
@@ -105,6 +107,7 @@ end
 function Journal:state(key)
   local entry = self.last[key]
   if not entry then return journal.NEW end
+  if entry.event == "end" and entry.nothing_sent then return journal.NEW end
   if entry.event == "end" and entry.outcome ~= "unknown" then return journal.DONE end
   return journal.UNKNOWN
 end

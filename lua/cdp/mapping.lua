@@ -389,7 +389,7 @@ end
 -- whether the readers checked every value as they made it (`checking`:
 -- Mapping:build's readers, see checks_itself).
 local function read(self, record, checking)
-  local ctx = { errors = {}, base_dir = self.base_dir }
+  local ctx = { errors = {}, base_dir = self.base_dir, open_files_when_sent = self._open_files_when_sent }
   if self.fn then
     local ok, t, err = pcall(self.fn, record, ctx)
     if not ok then return nil, { { path = "", message = "mapping raised an error: " .. tostring(t) } } end
@@ -426,7 +426,7 @@ local function read(self, record, checking)
       -- so that what it raised is a problem of its field.
       local read_careful = readers.read_careful or object_reader(self.spec, schema.customer, "", true)
       readers.read_careful = read_careful
-      ctx = { errors = {}, base_dir = self.base_dir }
+      ctx = { errors = {}, base_dir = self.base_dir, open_files_when_sent = self._open_files_when_sent }
       t = read_careful(record, ctx)
     end
   else
@@ -751,6 +751,13 @@ local function safe_path_part(column, v)
   return v
 end
 
+-- m.file's document: under `cdp-onboard submit` (the mapping's
+-- `_open_files_when_sent`) its file is opened only to be sent, once.
+local function file_document(ctx, path)
+  if ctx and ctx.open_files_when_sent then return document._opened_when_sent(path) end
+  return document.file(path)
+end
+
 --- A document whose path is `pattern` filled with the columns' values
 -- (string.format), relative to the mapping script's folder. An empty cell
 -- leaves the document out; a value that is an absolute path or climbs out
@@ -778,9 +785,9 @@ function mapping.file(pattern, ...)
       end
       local base_dir = ctx and ctx.base_dir
       if base_dir and base_dir ~= "." and relative then
-        return document.file(base_dir .. "/" .. before .. v .. after)
+        return file_document(ctx, base_dir .. "/" .. before .. v .. after)
       end
-      return document.file(before .. v .. after)
+      return file_document(ctx, before .. v .. after)
     end
     local path
     if count == 1 then
@@ -803,7 +810,7 @@ function mapping.file(pattern, ...)
     end
     local base_dir = ctx and ctx.base_dir
     if base_dir and base_dir ~= "." and byte(path, 1) ~= 47 then path = base_dir .. "/" .. path end  -- 47: "/"
-    return document.file(path)
+    return file_document(ctx, path)
   end)
 end
 

@@ -43,11 +43,13 @@ end
 -- usage message (exit 2: nothing has been done yet). A header row that
 -- cannot be read is such a usage error: no record could be.
 -- `opts.only`: build only that record (the others are yielded unbuilt, as
--- {skipped = true, line}), for render --record N.
+-- {skipped = true, line}), for render --record N. `opts.open_files_when_sent`:
+-- m.file's documents are opened only to be sent, not by validation (submit).
 function run.open(args, opts)
   local only = opts and opts.only
   local m, err = mapping.load(args.mapping)
   if not m then return nil, "mapping: " .. tostring(err) end
+  m._open_files_when_sent = opts and opts.open_files_when_sent or nil
   local each, ierr = records.open(args.input)
   if not each then return nil, "input: " .. tostring(ierr) end
   local number, rec, problem = each()

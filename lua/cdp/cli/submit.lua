@@ -46,6 +46,8 @@ local function outcome_of(data, err)
   end
   local entry = error_fields(err)
   entry.ecrn = err.ecrn
+  -- Refused before anything was sent (an image missing): a rerun sends it.
+  entry.nothing_sent = err.nothing_sent or nil
   if err.outcome_unknown or (err.retryable and err.kind ~= "validation") then
     entry.outcome = "unknown"
   else
@@ -147,7 +149,10 @@ local function count_records(path)
 end
 
 function submit.run(args)
-  local each, err = run.open(args)
+  -- Each image is opened once, to be sent: its type is found then, and a
+  -- missing one fails its record with nothing of it sent. A dry run checks
+  -- them as `check` does.
+  local each, err = run.open(args, { open_files_when_sent = not args.dry_run })
   if not each then return common.usage_error(err) end
   if args.dry_run then return dry_run(each) end
   local parallel = args.parallel
