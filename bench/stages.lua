@@ -9,6 +9,7 @@ local records = require "cdp.records"
 
 local dir, stage = arg[1], arg[2]
 local m = assert(mapping.load(dir .. "/mapping.lua"))
+m._open_files_when_sent = true  -- as submit builds: images opened only to be sent
 if stage == "start" then return end
 for _, rec in records.each(dir .. "/input.csv") do
   if stage == "map" then

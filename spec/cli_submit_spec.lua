@@ -212,8 +212,8 @@ describe("cdp-onboard submit", function()
     local rows = report_rows(report)
     assert.equal("failed", rows[10].outcome)
     assert.equal("validation", rows[10].error_kind)
-    assert.equal("document: cannot read " .. dir .. "/images/missing-front.jpg: No such file or directory",
-      rows[10].message)
+    assert.equal(("id_details[1].id_front: cannot read %s/images/missing-front.jpg: No such file or directory")
+      :format(dir), rows[10].message)
     assert.equal(VALID + 1, sb:counters().calls[ONBOARD])
     local last
     for line in read(journal):gmatch("[^\n]+") do

@@ -230,8 +230,8 @@ describe("cdp.client onboarding", function()
       os.remove(dir)
       assert.is_nil(data)
       assert.are.equal("validation", err.kind)
-      local expected = change == "removed" and "document: cannot read " .. copy .. ": No such file or directory"
-        or "document: file is empty: " .. copy
+      local expected = change == "removed" and "id_details[1].id_front: cannot read " .. copy
+        .. ": No such file or directory" or "id_details[1].id_front: file is empty: " .. copy
       assert.are.equal(expected, err.message)
       assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
     end)
@@ -298,7 +298,7 @@ describe("cdp.client onboarding", function()
       os.remove(path)
       assert.is_nil(data)
       assert.are.equal("validation", err.kind)
-      assert.are.equal("document: " .. message:format(path), err.message)
+      assert.are.equal("id_details[1].id_back: " .. message:format(path), err.message)
       assert.is_true(err.nothing_sent)
       assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
     end)
@@ -310,7 +310,7 @@ describe("cdp.client onboarding", function()
     local data, err = c:onboard(built)
     assert.is_nil(data)
     assert.are.equal("validation", err.kind)
-    assert.are.equal("document: document is empty", err.message)
+    assert.are.equal("id_details[1].id_front: document is empty", err.message)
     assert.are.equal(0, n(sb:counters().calls[ONBOARD]))
   end)
 

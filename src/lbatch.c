@@ -69,6 +69,7 @@ typedef struct {
     early_failure early;
     cdp_token_error token_error;
     char body_error[512];
+    int body_part; /* the document body_error is about */
 } slot;
 
 /* An fsync in a thread of its own. `ended` and `err` are written by the
@@ -286,7 +287,7 @@ static int l_start(lua_State *L)
         lua_pushvalue(L, 4);
         s->parts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         /* May raise on malformed parts: the slot stays idle, cleared on reuse. */
-        if (cdp_lclient_build_body(L, &s->body, 4) != 0) {
+        if (cdp_lclient_build_body(L, &s->body, 4, &s->body_part) != 0) {
             snprintf(s->body_error, sizeof s->body_error, "%s", lua_tostring(L, -1));
             s->early = EARLY_BODY;
             s->state = SLOT_ENDED;
@@ -408,7 +409,7 @@ static void push_ended(lua_State *L, lbatch *b)
         lua_rawseti(L, -2, 1);
         int nres;
         if (s->early == EARLY_BODY)
-            nres = cdp_lclient_push_failure(L, "validation", "body", s->body_error);
+            nres = cdp_lclient_push_body_failure(L, s->body_error, s->body_part);
         else if (s->early == EARLY_TOKEN)
             nres = cdp_lclient_push_token_failure(L, &s->token_error);
         else

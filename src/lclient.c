@@ -9,7 +9,8 @@
  *   libcurl re-send it (see cdp_http_perform).
  *   response: { status, body, connects, retried_401, request_sent }
  *   failure:  { kind, phase = "body"|"token"|"request", message, http_status,
- *               oauth_error, request_sent, curl_code }
+ *               oauth_error, request_sent, curl_code, part (phase "body": the
+ *               index in parts of the document that could not be read) }
  * client:stats() -> { connects, password_grants, refresh_grants, refused, fetches, clients }
  * client:token_status() -> { expires_in, lifetime } | nil, failure: a valid
  *   token is held (fetched when needed); the token itself never reaches Lua.
@@ -128,7 +129,7 @@ static int add_file_document(lua_State *L, cdp_body *body, int i)
     return 0;
 }
 
-int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
+int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx, int *bad_part)
 {
     cdp_body *body = *out = cdp_body_new();
     if (body == NULL)
@@ -148,6 +149,7 @@ int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx)
             if (kind != NULL && strcmp(kind, "file") == 0) {
                 if (add_file_document(L, body, (int)i) != 0) {
                     lua_remove(L, -2); /* the document: the message is left */
+                    *bad_part = (int)i;
                     return -1;
                 }
             } else if (kind != NULL && strcmp(kind, "bytes") == 0) {
@@ -201,6 +203,14 @@ int cdp_lclient_push_failure(lua_State *L, const char *kind, const char *phase, 
     set_field_string(L, "phase", phase);
     set_field_string(L, "message", message);
     return 2;
+}
+
+int cdp_lclient_push_body_failure(lua_State *L, const char *message, int part)
+{
+    int n = cdp_lclient_push_failure(L, "validation", "body", message);
+    lua_pushinteger(L, part);
+    lua_setfield(L, -2, "part");
+    return n;
 }
 
 int cdp_lclient_push_token_failure(lua_State *L, const cdp_token_error *err)
@@ -294,10 +304,11 @@ static int l_request(lua_State *L)
         luaL_argerror(L, 2, "GET or POST expected");
 
     request_state_free(c);
-    if (has_body && cdp_lclient_build_body(L, &c->body, 4) != 0) {
+    int bad_part = 0;
+    if (has_body && cdp_lclient_build_body(L, &c->body, 4, &bad_part) != 0) {
         const char *msg = lua_tostring(L, -1);
         request_state_free(c);
-        return cdp_lclient_push_failure(L, "validation", "body", msg);
+        return cdp_lclient_push_body_failure(L, msg, bad_part);
     }
 
     const char *headers[CDP_REQUEST_HEADERS];

@@ -17,9 +17,10 @@ void cdp_lclient_register(lua_State *L);
 cdp_conn *cdp_lclient_check(lua_State *L, int idx);
 
 /* Build *out from the parts table at `idx` (see core.client's request).
- * Returns 0, or -1 with a message (a document that cannot be read) pushed.
+ * Returns 0, or -1 with a message (a document that cannot be read) pushed
+ * and *bad_part set to that document's index in the parts.
  * *out is set first: the caller frees it on every path. */
-int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx);
+int cdp_lclient_build_body(lua_State *L, cdp_body **out, int idx, int *bad_part);
 
 /* A request's header lines: the static ones, Accept, Content-Type when there
  * is a body. Returns their count n; headers[n] is left for the bearer line,
@@ -34,6 +35,9 @@ char *cdp_bearer_line(const char *token);
  * failure table (returns 2). See core.client's request for the shapes. */
 int cdp_lclient_push_result(lua_State *L, const cdp_http_result *res, long connects, int retried);
 int cdp_lclient_push_failure(lua_State *L, const char *kind, const char *phase, const char *message);
+/* The failure of a body that could not be built: phase "body", with `part`,
+ * the index in the parts of the document that could not be read. */
+int cdp_lclient_push_body_failure(lua_State *L, const char *message, int part);
 int cdp_lclient_push_token_failure(lua_State *L, const cdp_token_error *err);
 
 #endif

@@ -498,6 +498,26 @@ local function reconcile(self, customer, cause)
   return nil, cause
 end
 
+-- Where the document `doc` sits in a customer's data, as validation names
+-- fields ("id_details[1].id_front"); nil when it is not there.
+local function field_of(t, doc, prefix)
+  for k, v in pairs(t) do
+    local here = type(k) == "number" and ("%s[%d]"):format(prefix, k) or (prefix == "" and k or prefix .. "." .. k)
+    if v == doc then return here end
+    if type(v) == "table" and getmetatable(v) == nil then
+      local found = field_of(v, doc, here)
+      if found then return found end
+    end
+  end
+  return nil
+end
+
+-- A document of `built` that cannot be sent: nothing was.
+local function document_error(built, doc, why)
+  return errors.new{ kind = "validation", message = (field_of(built.data, doc, "") or "document") .. ": " .. why,
+    nothing_sent = true }
+end
+
 --- Onboard (or, with `ecrn`, update) a customer: a plain table or one built
 -- by cdp.customer. Never sent twice blindly: when the outcome is unknown the
 -- customer is looked up by its first ID; a found customer is returned with
@@ -514,9 +534,7 @@ function Client:onboard(customer)
     if type(part) == "table" and type(part.check) == "function"
       and not (part.kind == "file" and document_types[part.content_type]) then
       local ok, why = part:check()
-      if not ok then
-        return nil, errors.new{ kind = "validation", message = "document: " .. why, nothing_sent = true }
-      end
+      if not ok then return nil, document_error(built, part, why) end
     end
   end
   local url = self.base_url .. client.paths.onboard
@@ -530,10 +548,7 @@ function Client:onboard(customer)
       if outcome_unknown(res, nil, err) then return reconcile(self, built, err) end
       return nil, err
     end
-    if fail.phase == "body" then
-      return nil, errors.new{ kind = "validation", message = "document: " .. tostring(fail.message),
-        nothing_sent = true }
-    end
+    if fail.phase == "body" then return nil, document_error(built, parts[fail.part], tostring(fail.message)) end
     local err = failure_error(fail, "onboarding")
     if outcome_unknown(nil, fail) then return reconcile(self, built, err) end
     -- Only a failure before any byte left may be tried again: a connect
