@@ -133,6 +133,42 @@ describe("core.json_parts", function()
     end
   end)
 
+  it("writes cdp.document's documents itself, as customer.lua would, and others through on_document", function()
+    local document = require "cdp.document"
+    -- customer.lua's pieces: the type after the base64, or none yet for a
+    -- file the C core types when it opens it.
+    local function typed_pieces(doc, flat)
+      local after = doc.content_type and '","content_type":' .. json.string(doc.content_type) or ""
+      return flat and '"base64_data":"' or '{"base64_data":"', doc, after .. (flat and "" or "}")
+    end
+    local calls = {}
+    local function counted(doc, flat)
+      calls[#calls + 1] = doc
+      return typed_pieces(doc, flat)
+    end
+    local gif = cdp.bytes("GIF89a", "image/gif")  -- not one the CDP takes: left to on_document
+    local raw = { base64_data = "QUJD", content_type = "image/png" }  -- not a cdp.document
+    local value = {
+      photo = cdp.bytes("\255\216\255\224", "image/jpeg"),
+      attached = { document = cdp.bytes("%PDF-1.4", "application/pdf"), document_id = "7" },
+      inner = { doc = document._opened_when_sent("later.jpg") },
+      rows = { { d = cdp.bytes("\137PNG\r\n\26\n") }, { d = gif }, { d = raw } },
+    }
+    local by_c = core.json_parts(value, SPEC, NULL, counted, json.number, document._metatable)
+    assert.are.same({ gif, raw }, calls)
+    assert.are.same(core.json_parts(value, SPEC, NULL, typed_pieces, json.number), by_c)
+    local text = {}
+    for _, p in ipairs(by_c) do text[#text + 1] = type(p) == "string" and p or "<doc>" end
+    assert.are.equal('{"rows":[{"d":{"base64_data":"<doc>","content_type":"image/png"}},{"d":{"base64_data":"'
+      .. '<doc>","content_type":"image/gif"}},{"d":{"base64_data":"<doc>","content_type":"image/png"}}],'
+      -- no type yet: the C core writes '","content_type":"…"' after the base64 when it sends the file
+      .. '"inner":{"doc":{"base64_data":"<doc>}},'
+      .. '"photo":{"base64_data":"<doc>","content_type":"image/jpeg"},'
+      .. '"attached":{"base64_data":"<doc>","content_type":"application/pdf","document_id":"7"}}',
+      table.concat(text))
+    assert.has_error(function() core.json_parts({}, SPEC, NULL, pieces, json.number, "not a table") end)
+  end)
+
   it("checks its arguments", function()
     assert.has_error(function() core.json_parts({}, nil, NULL, pieces, json.number) end)
     assert.has_error(function() core.json_parts({}, SPEC, NULL, nil, json.number) end)

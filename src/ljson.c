@@ -1,4 +1,4 @@
-/* core.json_parts(value, spec, null, on_document, number) -> parts
+/* core.json_parts(value, spec, null, on_document, number [, document_mt]) -> parts
  * core.json_line(t) -> text | nil (see l_json_line)
  *
  * The onboarding body as cdp.json writes it (lua/cdp/json.lua is the
@@ -10,9 +10,11 @@
  * flat)` returns the text before a document, the part standing for its
  * bytes (or nil) and the text after it (or nil); `number(n)` writes a
  * number that is not a whole one (cdp.json's json.number, for its exact
- * digits and errors). The result is a list of strings and document parts,
+ * digits and errors); `document_mt`, cdp.document's metatable: its
+ * documents of a known type are written here, as on_document would.  The result is a list of strings and document parts,
  * adjacent strings joined. */
 #include "ljson.h"
+#include "doctype.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -24,9 +26,13 @@
  * json_parts): a look-up by one of them skips lua_getfield's interning of
  * its C string, the larger part of a look-up's cost. K_PLANS: see
  * push_plan. */
-enum { K_TYPE = 1, K_FIELDS, K_NAME, K_ITEMS, K_FLAT_DOCUMENT, K_DOCUMENT, K_ARRAY, K_OBJECT, K_PLANS, K_COUNT };
+enum {
+    K_TYPE = 1, K_FIELDS, K_NAME, K_ITEMS, K_FLAT_DOCUMENT, K_DOCUMENT, K_ARRAY, K_OBJECT,
+    K_KIND, K_FILE, K_CONTENT_TYPE, K_PLANS, K_COUNT
+};
 static const char *const key_names[] = {
     NULL, "type", "fields", "name", "items", "flat_document", "document", "array", "object",
+    "kind", "file", "content_type",
 };
 #define KEY(k) lua_upvalueindex(k)
 #define MAX_DEPTH 32 /* the schema nests 3 deep; more is a misuse */
@@ -45,7 +51,7 @@ typedef struct {
 typedef struct {
     lua_State *L;
     text_buf *text;
-    int null, on_document, number, parts; /* stack indexes */
+    int null, on_document, number, document_mt, parts; /* stack indexes (document_mt: 0 if none) */
     int nparts;
     int depth;
 } writer;
@@ -223,10 +229,49 @@ static void put_number(writer *w, int idx)
     lua_pop(L, 1);
 }
 
+/* A cdp.document (its metatable is `document_mt`) whose type is one the
+ * CDP takes, or a file's not known yet (the C core writes it after the
+ * base64 when it opens the file): its pieces as on_document would give
+ * them, without a call into Lua for each document. Returns 0 for any other
+ * value, left to on_document. */
+static int put_known_document(writer *w, int idx, int flat)
+{
+    lua_State *L = w->L;
+    if (w->document_mt == 0 || !lua_getmetatable(L, idx))
+        return 0;
+    int ours = lua_rawequal(L, -1, w->document_mt);
+    lua_pushvalue(L, KEY(K_CONTENT_TYPE));
+    lua_rawget(L, idx);
+    lua_pushvalue(L, KEY(K_KIND));
+    lua_rawget(L, idx);
+    size_t len = 0;
+    const char *member = NULL;
+    if (lua_type(L, -2) == LUA_TSTRING)
+        member = cdp_doctype_member(lua_tostring(L, -2), &len);
+    int known = ours && (member != NULL || (lua_isnil(L, -2) && lua_rawequal(L, -1, KEY(K_FILE))));
+    lua_pop(L, 3);
+    if (!known)
+        return 0;
+    if (flat)
+        PUT_LITERAL(w, "\"base64_data\":\"");
+    else
+        PUT_LITERAL(w, "{\"base64_data\":\"");
+    flush(w);
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, w->parts, ++w->nparts);
+    if (member != NULL)
+        put(w, member, len);
+    if (!flat)
+        PUT_LITERAL(w, "}");
+    return 1;
+}
+
 /* on_document(doc, flat) -> before, part|nil, after|nil */
 static void put_document(writer *w, int idx, int flat)
 {
     lua_State *L = w->L;
+    if (put_known_document(w, idx, flat))
+        return;
     lua_pushvalue(L, w->on_document);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, flat);
@@ -453,7 +498,7 @@ static int l_json_line(lua_State *L)
     lua_pushnil(L); /* where the text goes if it outgrows `initial` */
     char initial[FIRST_TEXT];
     text_buf text = { initial, 0, sizeof initial, lua_gettop(L) };
-    writer w = { L, &text, 0, 0, 0, 0, 0, 0 };
+    writer w = { L, &text, 0, 0, 0, 0, 0, 0, 0 };
     PUT_LITERAL(&w, "{");
     int first = 1, ok = 1;
     lua_pushnil(L);
@@ -502,12 +547,15 @@ static int l_json_parts(lua_State *L)
     luaL_checkany(L, 3);
     luaL_checktype(L, 4, LUA_TFUNCTION);
     luaL_checktype(L, 5, LUA_TFUNCTION);
-    lua_settop(L, 5);
+    if (!lua_isnoneornil(L, 6))
+        luaL_checktype(L, 6, LUA_TTABLE);
+    int document_mt = lua_istable(L, 6) ? 6 : 0;
+    lua_settop(L, 6);
     lua_pushnil(L); /* where the text goes if it outgrows `initial` */
     char initial[FIRST_TEXT];
     text_buf text = { initial, 0, sizeof initial, lua_gettop(L) };
     lua_newtable(L);
-    writer w = { L, &text, 3, 4, 5, lua_gettop(L), 0, 0 };
+    writer w = { L, &text, 3, 4, 5, document_mt, lua_gettop(L), 0, 0 };
     write_value(&w, 1, kind_of_spec(L, 2), 2);
     flush(&w);
     return 1;

@@ -170,7 +170,9 @@ end
 
 -- A document as {base64_data, content_type}, with `flat` its members only:
 -- the text before its bytes, the document itself standing for them, and the
--- text after (core.json_parts's on_document). A file whose type is not known
+-- text after (core.json_parts's on_document; the C writer gives the same
+-- pieces itself for a document of a type the CDP takes, or of none yet,
+-- without calling this). A file whose type is not known
 -- yet (opened only when sent) gets it from the C core as it opens it, which
 -- writes `","content_type":"…"` after the base64 itself. A raw
 -- {base64_data, content_type} table is text only.
@@ -194,7 +196,7 @@ end
 -- by the C core as cdp.json writes it (one body per record: the Lua writer
 -- cost `submit` a tenth of its CPU).
 function Customer:parts()
-  return core.json_parts(self.data, schema.customer, json.null, document_pieces, json.number)
+  return core.json_parts(self.data, schema.customer, json.null, document_pieces, json.number, document._metatable)
 end
 
 local BASE64_VALUE = {}

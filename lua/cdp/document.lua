@@ -9,6 +9,9 @@ local document = {}
 
 local Document = {}
 Document.__index = Document
+-- For the C writer of the body (core.json_parts), which writes a document's
+-- pieces itself when it knows the value for one.
+document._metatable = Document
 
 --- Content types the CDP takes for documents.
 document.content_types = {
