@@ -11,8 +11,8 @@
  * bytes (or nil) and the text after it (or nil); `number(n)` writes a
  * number that is not a whole one (cdp.json's json.number, for its exact
  * digits and errors); `document_mt`, cdp.document's metatable: its
- * documents of a known type are written here, as on_document would.  The result is a list of strings and document parts,
- * adjacent strings joined. */
+ * documents of a known type are written here, as on_document would. The
+ * result is a list of strings and document parts, adjacent strings joined. */
 #include "ljson.h"
 #include "doctype.h"
 

@@ -172,10 +172,10 @@ end
 -- the text before its bytes, the document itself standing for them, and the
 -- text after (core.json_parts's on_document; the C writer gives the same
 -- pieces itself for a document of a type the CDP takes, or of none yet,
--- without calling this). A file whose type is not known
--- yet (opened only when sent) gets it from the C core as it opens it, which
--- writes `","content_type":"…"` after the base64 itself. A raw
--- {base64_data, content_type} table is text only.
+-- without calling this). A file whose type is not known yet (opened only
+-- when sent) gets it from the C core as it opens it, which writes
+-- `","content_type":"…"` after the base64 itself. A raw {base64_data,
+-- content_type} table is text only.
 local function document_pieces(doc, flat)
   if document.is(doc) then
     local content_type = doc.content_type
