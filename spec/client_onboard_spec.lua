@@ -8,6 +8,7 @@ local core = require "cdp.core"
 local cjson = require "cjson"
 
 local ONBOARD = "/caas-lcm/api/v1/CAAS/onBoarding/customer"
+local TOKEN = "/auth/realms/cdp/protocol/openid-connect/token"
 local IMAGES = "examples/images/"
 
 local function client_for(sb, extra) return sb:client(extra) end
@@ -280,6 +281,41 @@ describe("cdp.client onboarding", function()
       { front.content_type, back.content_type, flat.content_type })
     assert.are.equal(1, sb:counters().customers.created)
   end)
+
+  -- Its type is found at each send: a second one (after a token failure
+  -- before anything left) writes it again, through the client and a batch.
+  for _, how in ipairs({ "client", "batch" }) do
+    it("types a file opened only when sent again when the onboarding is tried again (" .. how .. ")", function()
+      sb:reset{ customers = true, tokens = true }
+      local fresh = client_for(sb, { backoff = 0.01 })
+      local t = simple_example(how == "client" and "784199554586097" or "784199554586098")
+      t.id_details[1].id_front = document._opened_when_sent(IMAGES .. "id-front.jpg")
+      t.additional_docs[1].document = document._opened_when_sent(IMAGES .. "face.jpg")  -- flat
+      local built = assert(cdp.customer(t))
+      sb:fault{ path = TOKEN, kind = "502", count = 1 }
+      local data, err
+      if how == "client" then
+        data, err = fresh:onboard(built)
+      else
+        local b = fresh:batch(2)
+        b:spawn(function(cl, cu) return cl:onboard(cu) end, built)
+        while b:running() > 0 do
+          for _, r in ipairs(b:wait(0.5)) do data, err = r[1], r[2] end
+        end
+        b:close()
+      end
+      fresh:close()
+      assert.is_nil(err and err.message)
+      -- The shared token was forgotten: a 401, then a grant that met the
+      -- 502, then the onboarding again with a body built again.
+      local counters = sb:counters()
+      assert.are.same({ 1, 2, 1 },
+        { counters.faults.fired[TOKEN], counters.calls[ONBOARD], counters.customers.created })
+      local stored = assert(sb:customer(data.ecrn))
+      assert.are.equal("image/jpeg", stored.documents["id_details[0].id_front"].content_type)
+      assert.are.equal("image/jpeg", stored.documents["additional_docs[0]"].content_type)
+    end)
+  end
 
   for _, case in ipairs({
     { "missing", nil, "cannot read %s: No such file or directory" },

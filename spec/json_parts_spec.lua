@@ -49,6 +49,12 @@ local function c_parts(value, spec)
   return core.json_parts(value, spec, NULL, pieces, json.number)
 end
 
+-- The same with cdp.document's metatable: for values holding none of its
+-- documents (strings have a metatable of their own), all left to `pieces`.
+local function c_parts_knowing_documents(value, spec)
+  return core.json_parts(value, spec, NULL, pieces, json.number, require("cdp.document")._metatable)
+end
+
 -- Both writers' outcome: the parts, or the error without its position.
 local function outcome(write, value, spec)
   local ok, result = pcall(write, value, spec)
@@ -56,17 +62,18 @@ local function outcome(write, value, spec)
   return { ok = false, message = (tostring(result):gsub("^[^:\n]*:%d+: ", "")) }
 end
 
-local function same_as_lua(value, spec)
+local function same_as_lua(value, spec, has_documents)
   spec = spec or SPEC
   local expected, got = outcome(lua_parts, value, spec), outcome(c_parts, value, spec)
   assert.are.same(expected, got)
+  if not has_documents then assert.are.same(expected, outcome(c_parts_knowing_documents, value, spec)) end
   return got
 end
 
 describe("core.json_parts", function()
   it("writes the example customer's body as the Lua writer does, documents as parts", function()
     local c = assert(cdp.customer(example_customer("examples/images")))
-    local got = same_as_lua(c.data, schema.customer)
+    local got = same_as_lua(c.data, schema.customer, true)
     assert.is_true(got.ok)
     local documents = 0
     for _, p in ipairs(got.parts) do
@@ -135,10 +142,10 @@ describe("core.json_parts", function()
 
   it("writes cdp.document's documents itself, as customer.lua would, and others through on_document", function()
     local document = require "cdp.document"
-    -- customer.lua's pieces: the type after the base64, or none yet for a
-    -- file the C core types when it opens it.
+    -- customer.lua's pieces: the type after the base64, but never for a file
+    -- opened only when sent, which the C core types each time it opens it.
     local function typed_pieces(doc, flat)
-      local after = doc.content_type and '","content_type":' .. json.string(doc.content_type) or ""
+      local after = not doc.opened_when_sent and '","content_type":' .. json.string(doc.content_type) or ""
       return flat and '"base64_data":"' or '{"base64_data":"', doc, after .. (flat and "" or "}")
     end
     local calls = {}
@@ -148,19 +155,23 @@ describe("core.json_parts", function()
     end
     local gif = cdp.bytes("GIF89a", "image/gif")  -- not one the CDP takes: left to on_document
     local raw = { base64_data = "QUJD", content_type = "image/png" }  -- not a cdp.document
+    local lookalike = setmetatable({ kind = "file", path = "x.jpg", content_type = "image/jpeg" }, {})
+    local sent = document._opened_when_sent("sent.jpg")
+    sent.content_type = "image/jpeg"  -- as the C core leaves it after a send: the next writes no type
     local value = {
       photo = cdp.bytes("\255\216\255\224", "image/jpeg"),
       attached = { document = cdp.bytes("%PDF-1.4", "application/pdf"), document_id = "7" },
       inner = { doc = document._opened_when_sent("later.jpg") },
-      rows = { { d = cdp.bytes("\137PNG\r\n\26\n") }, { d = gif }, { d = raw } },
+      rows = { { d = cdp.bytes("\137PNG\r\n\26\n") }, { d = gif }, { d = raw }, { d = lookalike }, { d = sent } },
     }
     local by_c = core.json_parts(value, SPEC, NULL, counted, json.number, document._metatable)
-    assert.are.same({ gif, raw }, calls)
+    assert.are.same({ gif, raw, lookalike }, calls)
     assert.are.same(core.json_parts(value, SPEC, NULL, typed_pieces, json.number), by_c)
     local text = {}
     for _, p in ipairs(by_c) do text[#text + 1] = type(p) == "string" and p or "<doc>" end
     assert.are.equal('{"rows":[{"d":{"base64_data":"<doc>","content_type":"image/png"}},{"d":{"base64_data":"'
-      .. '<doc>","content_type":"image/gif"}},{"d":{"base64_data":"<doc>","content_type":"image/png"}}],'
+      .. '<doc>","content_type":"image/gif"}},{"d":{"base64_data":"<doc>","content_type":"image/png"}},'
+      .. '{"d":{"base64_data":"<doc>","content_type":"image/jpeg"}},{"d":{"base64_data":"<doc>}}],'
       -- no type yet: the C core writes '","content_type":"…"' after the base64 when it sends the file
       .. '"inner":{"doc":{"base64_data":"<doc>}},'
       .. '"photo":{"base64_data":"<doc>","content_type":"image/jpeg"},'

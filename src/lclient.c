@@ -86,10 +86,11 @@ static int l_client_new(lua_State *L)
 
 /* The file document at the top of the stack, as its base64. The file is
  * opened here, just before sending, so that one removed or emptied since
- * validation is refused with nothing sent. A document without a content type
- * (its file left unopened by validation: see cdp.document) gets the one its
- * first bytes show, read in the same open: the document is given it, and it
- * follows the base64 in the body. Returns 0, or -1 with the message pushed. */
+ * validation is refused with nothing sent. A document opened only when sent
+ * (left unopened by validation: see cdp.document) is typed by its first
+ * bytes, read in the same open, on every send: the type follows the base64
+ * in the body (its parts never hold it), and the document is given it.
+ * Returns 0, or -1 with the message pushed. */
 static int add_file_document(lua_State *L, cdp_body *body, int i)
 {
     lua_getfield(L, -1, "path");
@@ -97,8 +98,8 @@ static int add_file_document(lua_State *L, cdp_body *body, int i)
     lua_pop(L, 1); /* anchored by the document table */
     if (path == NULL)
         return luaL_error(L, "parts[%d]: a file document needs a path", i);
-    lua_getfield(L, -1, "content_type");
-    int typed = !lua_isnil(L, -1);
+    lua_getfield(L, -1, "opened_when_sent");
+    int typed = !lua_toboolean(L, -1);
     lua_pop(L, 1);
     char err[512];
     unsigned char head[CDP_DOCTYPE_HEAD] = {0};

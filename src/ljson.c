@@ -11,8 +11,9 @@
  * bytes (or nil) and the text after it (or nil); `number(n)` writes a
  * number that is not a whole one (cdp.json's json.number, for its exact
  * digits and errors); `document_mt`, cdp.document's metatable: its
- * documents of a known type are written here, as on_document would. The
- * result is a list of strings and document parts, adjacent strings joined. */
+ * documents of a type the CDP takes, and those opened only when sent, are
+ * written here, as on_document would. The result is a list of strings and
+ * document parts, adjacent strings joined. */
 #include "ljson.h"
 #include "doctype.h"
 
@@ -28,11 +29,11 @@
  * push_plan. */
 enum {
     K_TYPE = 1, K_FIELDS, K_NAME, K_ITEMS, K_FLAT_DOCUMENT, K_DOCUMENT, K_ARRAY, K_OBJECT,
-    K_KIND, K_FILE, K_CONTENT_TYPE, K_PLANS, K_COUNT
+    K_OPENED_WHEN_SENT, K_CONTENT_TYPE, K_PLANS, K_COUNT
 };
 static const char *const key_names[] = {
     NULL, "type", "fields", "name", "items", "flat_document", "document", "array", "object",
-    "kind", "file", "content_type",
+    "opened_when_sent", "content_type",
 };
 #define KEY(k) lua_upvalueindex(k)
 #define MAX_DEPTH 32 /* the schema nests 3 deep; more is a misuse */
@@ -229,28 +230,31 @@ static void put_number(writer *w, int idx)
     lua_pop(L, 1);
 }
 
-/* A cdp.document (its metatable is `document_mt`) whose type is one the
- * CDP takes, or a file's not known yet (the C core writes it after the
- * base64 when it opens the file): its pieces as on_document would give
- * them, without a call into Lua for each document. Returns 0 for any other
- * value, left to on_document. */
+/* A cdp.document (a table whose metatable is `document_mt`) of a type the
+ * CDP takes, or opened only when sent (the C core writes its type after the
+ * base64 when it opens the file, on every send: never here): its pieces as
+ * on_document would give them, without a call into Lua for each document.
+ * Returns 0 for any other value, left to on_document. */
 static int put_known_document(writer *w, int idx, int flat)
 {
     lua_State *L = w->L;
-    if (w->document_mt == 0 || !lua_getmetatable(L, idx))
+    if (w->document_mt == 0 || lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
         return 0;
     int ours = lua_rawequal(L, -1, w->document_mt);
-    lua_pushvalue(L, KEY(K_CONTENT_TYPE));
+    lua_pop(L, 1);
+    if (!ours)
+        return 0;
+    lua_pushvalue(L, KEY(K_OPENED_WHEN_SENT));
     lua_rawget(L, idx);
-    lua_pushvalue(L, KEY(K_KIND));
+    int typed_when_sent = lua_toboolean(L, -1);
+    lua_pushvalue(L, KEY(K_CONTENT_TYPE));
     lua_rawget(L, idx);
     size_t len = 0;
     const char *member = NULL;
-    if (lua_type(L, -2) == LUA_TSTRING)
-        member = cdp_doctype_member(lua_tostring(L, -2), &len);
-    int known = ours && (member != NULL || (lua_isnil(L, -2) && lua_rawequal(L, -1, KEY(K_FILE))));
-    lua_pop(L, 3);
-    if (!known)
+    if (!typed_when_sent && lua_type(L, -1) == LUA_TSTRING)
+        member = cdp_doctype_member(lua_tostring(L, -1), &len);
+    lua_pop(L, 2);
+    if (!typed_when_sent && member == NULL)
         return 0;
     if (flat)
         PUT_LITERAL(w, "\"base64_data\":\"");

@@ -171,17 +171,15 @@ end
 -- A document as {base64_data, content_type}, with `flat` its members only:
 -- the text before its bytes, the document itself standing for them, and the
 -- text after (core.json_parts's on_document; the C writer gives the same
--- pieces itself for a document of a type the CDP takes, or of none yet,
--- without calling this). A file whose type is not known yet (opened only
--- when sent) gets it from the C core as it opens it, which writes
--- `","content_type":"…"` after the base64 itself. A raw {base64_data,
--- content_type} table is text only.
+-- pieces itself for a document of a type the CDP takes, or opened only when
+-- sent, without calling this). A file opened only when sent never has its
+-- type here, even once it has one: the C core finds it each time it opens
+-- the file to send it, and writes `","content_type":"…"` after the base64
+-- itself. A raw {base64_data, content_type} table is text only.
 local function document_pieces(doc, flat)
   if document.is(doc) then
+    if doc.opened_when_sent then return BEFORE_BASE64[flat], doc, not flat and "}" or nil end
     local content_type = doc.content_type
-    if content_type == nil and doc.kind == "file" then
-      return BEFORE_BASE64[flat], doc, not flat and "}" or nil
-    end
     return BEFORE_BASE64[flat], doc, AFTER_BASE64[flat][content_type]
       or '","content_type":' .. json.string(content_type) .. (flat and "" or "}")
   end

@@ -4,7 +4,8 @@
 -- reads the journal back:
 --   * a record with an `end` line is done (created, updated, or refused for good),
 --     but for one refused with nothing sent (`nothing_sent`: a document file
---     missing when it was to be sent), which a rerun sends as a new one;
+--     missing when it was to be sent), which is where it was before that
+--     attempt: new, or unknown if an earlier one was;
 --   * a record with a `start` line and no `end` (the process died while it was
 --     in flight) or with an `end` of outcome "unknown" must be looked up
 --     before anything is re-sent — it may have been created.
@@ -40,7 +41,7 @@ end
 --- Open (or create) the journal at `path`. Returns a journal, or nil and a message.
 function journal.open(path)
   if type(path) ~= "string" then error("journal.open: path must be a string", 2) end
-  local self = setmetatable({ path = path, last = {}, torn = 0 }, Journal)
+  local self = setmetatable({ path = path, last = {}, before = {}, torn = 0 }, Journal)
   local existing = io.open(path, "rb")
   if existing then
     local line_no = 0
@@ -48,7 +49,7 @@ function journal.open(path)
       line_no = line_no + 1
       local entry = cjson.decode(line)
       if type(entry) == "table" and type(entry.key) == "string" then
-        self.last[entry.key] = entry
+        self:_note(entry)
       elseif line:find("%S") then
         self.torn = self.torn + 1
       end
@@ -79,7 +80,7 @@ function Journal:write(entry, defer)
   local ok, werr = self.file:write(self.needs_newline and "\n" or "", line, "\n")
   self.needs_newline = false
   if not ok then return nil, werr end
-  self.last[entry.key] = entry
+  self:_note(entry)
   self.dirty = true
   if defer then return true end
   return self:sync()
@@ -103,11 +104,18 @@ function Journal:begin_sync()
   return self.file
 end
 
+-- `entry` is now the last of its key. A start keeps the state the record
+-- was in: an attempt that then sent nothing leaves it there.
+function Journal:_note(entry)
+  if entry.event == "start" then self.before[entry.key] = self:state(entry.key) end
+  self.last[entry.key] = entry
+end
+
 --- The state of record `key`: "new", "done" or "unknown".
 function Journal:state(key)
   local entry = self.last[key]
   if not entry then return journal.NEW end
-  if entry.event == "end" and entry.nothing_sent then return journal.NEW end
+  if entry.event == "end" and entry.nothing_sent then return self.before[key] or journal.NEW end
   if entry.event == "end" and entry.outcome ~= "unknown" then return journal.DONE end
   return journal.UNKNOWN
 end
