@@ -74,11 +74,11 @@ static int l_sniff(lua_State *L)
 {
     size_t len;
     const char *head = luaL_checklstring(L, 1, &len);
-    const char *type = cdp_doctype_sniff((const unsigned char *)head, len);
-    if (type == NULL)
+    const cdp_doctype *found = cdp_doctype_sniff((const unsigned char *)head, len);
+    if (found == NULL)
         lua_pushnil(L);
     else
-        lua_pushstring(L, type);
+        lua_pushstring(L, found->type);
     return 1;
 }
 

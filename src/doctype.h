@@ -10,12 +10,18 @@
 /* Bytes enough to tell the types apart. */
 #define CDP_DOCTYPE_HEAD 8
 
-/* The content type whose signature `head` starts with, or NULL. */
-const char *cdp_doctype_sniff(const unsigned char *head, size_t len);
+/* A type the CDP takes, and the JSON that follows a document's base64 to
+ * give it: `","content_type":"image/png"` (no closing brace). Static. */
+typedef struct {
+    const char *type;
+    const char *member;
+    size_t member_len;
+} cdp_doctype;
 
-/* The JSON that follows a document's base64 to give its type:
- * `","content_type":"image/png"` (no closing brace) for a type that
- * cdp_doctype_sniff returns; NULL for any other. Static text. */
-const char *cdp_doctype_member(const char *type, size_t *len);
+/* The type whose signature `head` starts with, or NULL. */
+const cdp_doctype *cdp_doctype_sniff(const unsigned char *head, size_t len);
+
+/* The type named `type`, or NULL for one the CDP does not take. */
+const cdp_doctype *cdp_doctype_named(const char *type);
 
 #endif

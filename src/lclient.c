@@ -116,16 +116,14 @@ static int add_file_document(lua_State *L, cdp_body *body, int i)
     }
     if (typed)
         return 0;
-    const char *type = cdp_doctype_sniff(head, head_len);
-    size_t len = 0;
-    const char *member = type != NULL ? cdp_doctype_member(type, &len) : NULL;
-    if (member == NULL) {
+    const cdp_doctype *found = cdp_doctype_sniff(head, head_len);
+    if (found == NULL) {
         lua_pushfstring(L, "unknown content type of %s (not JPEG, PNG or PDF); give one", path);
         return -1;
     }
-    lua_pushstring(L, type);
+    lua_pushstring(L, found->type);
     lua_setfield(L, -2, "content_type");
-    if (cdp_body_add_text(body, member, len) != 0)
+    if (cdp_body_add_text(body, found->member, found->member_len) != 0)
         return luaL_error(L, "out of memory");
     return 0;
 }

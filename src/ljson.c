@@ -249,12 +249,11 @@ static int put_known_document(writer *w, int idx, int flat)
     int typed_when_sent = lua_toboolean(L, -1);
     lua_pushvalue(L, KEY(K_CONTENT_TYPE));
     lua_rawget(L, idx);
-    size_t len = 0;
-    const char *member = NULL;
+    const cdp_doctype *typed = NULL;
     if (!typed_when_sent && lua_type(L, -1) == LUA_TSTRING)
-        member = cdp_doctype_member(lua_tostring(L, -1), &len);
+        typed = cdp_doctype_named(lua_tostring(L, -1));
     lua_pop(L, 2);
-    if (!typed_when_sent && member == NULL)
+    if (!typed_when_sent && typed == NULL)
         return 0;
     if (flat)
         PUT_LITERAL(w, "\"base64_data\":\"");
@@ -263,8 +262,8 @@ static int put_known_document(writer *w, int idx, int flat)
     flush(w);
     lua_pushvalue(L, idx);
     lua_rawseti(L, w->parts, ++w->nparts);
-    if (member != NULL)
-        put(w, member, len);
+    if (typed != NULL)
+        put(w, typed->member, typed->member_len);
     if (!flat)
         PUT_LITERAL(w, "}");
     return 1;
