@@ -194,6 +194,28 @@ describe("cdp.mapping's readers, made once per mapping", function()
     assert.equal("faces/ana.jpg", t.customer_classification.profile_photo.path)
     assert.same({}, t.id_details)
   end)
+
+  it("read an object of any width and any field names, each field where it belongs", function()
+    -- Readers are compiled to Lua source: past 80 fields their functions are
+    -- looked up rather than held in locals, and a name is quoted as code.
+    local spec, record, want = {}, {}, {}
+    for i = 1, 130 do
+      local name = ("field_%03d"):format(i)
+      spec[name] = (i % 3 == 0) and m.date("D" .. i, "%d/%m/%Y") or "C" .. i
+      record["C" .. i], record["D" .. i] = "v" .. i, ("%02d/01/2000"):format(i % 28 + 1)
+      want[name] = (i % 3 == 0) and ("2000-01-%02d"):format(i % 28 + 1) or "v" .. i
+    end
+    local odd = 'a "quoted"\nname\\ ]]'
+    spec[odd], record.Odd, want[odd] = "Odd", "odd", "odd"
+    spec[7] = "Seven"  -- a key that is no string: looked up by the code, not written in it
+    record.Seven, want[7] = "seven", "seven"
+    assert.same(want, assert(m.new(spec):map(record)))
+    record.D129 = "31/02/2000"
+    local t, problems = m.new(spec):map(record)
+    assert.is_nil(t)
+    assert.same({ { path = "field_129", message = 'column "D129": "31/02/2000" is not a date in the form %d/%m/%Y' } },
+      problems)
+  end)
 end)
 
 describe("mapping scripts", function()
