@@ -30,7 +30,17 @@ DEPS := build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-d
 
 all: build
 
-build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so)
+build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so) bytecode
+
+# The CLI's modules (and argparse) precompiled for each interpreter, which
+# bin/cdp-onboard loads in place of a source older than them
+# (lua/cdp/cli/bytecode.lua). Each run compiles only what changed.
+bytecode:
+	@set -e; for abi in $(ABIS); do \
+	  LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" $$(if [ $$abi = luajit ]; then echo luajit; else echo lua5.4; fi) \
+	    -e "require('cdp.cli.bytecode').compile('$(TOP)/lua', '$(TOP)/build/$$abi/bytecode', { 'argparse' })"; \
+	done
+.PHONY: bytecode
 
 define abi_rules
 build/$(1)/obj/%.o: src/%.c $(HDRS) Makefile

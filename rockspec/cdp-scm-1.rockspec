@@ -46,6 +46,7 @@ build = {
     -- Lua modules: every lua/**/*.lua (`make rockspec` rewrites this list)
     -- modules:begin
     ["cdp.batch"] = "lua/cdp/batch.lua",
+    ["cdp.cli.bytecode"] = "lua/cdp/cli/bytecode.lua",
     ["cdp.cli.check"] = "lua/cdp/cli/check.lua",
     ["cdp.cli.common"] = "lua/cdp/cli/common.lua",
     ["cdp.cli.get"] = "lua/cdp/cli/get.lua",
