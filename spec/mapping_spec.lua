@@ -196,8 +196,6 @@ describe("cdp.mapping's readers, made once per mapping", function()
   end)
 
   it("read an object of any width and any field names, each field where it belongs", function()
-    -- Readers are compiled to Lua source: past 80 fields their functions are
-    -- looked up rather than held in locals, and a name is quoted as code.
     local spec, record, want = {}, {}, {}
     for i = 1, 130 do
       local name = ("field_%03d"):format(i)

@@ -235,62 +235,6 @@ local function list_reader(spec, field, path, careful, checking)
   end, checks
 end
 
--- An object's reader over its fields' readers: `readers[i]` gives field
--- `names[i]` (a problem is reported at `paths[i]`); `counts[i]`: its value
--- keeps the object; `checkers[i]`: its fast check as it is read;
--- `required[i]`: a required field (a JSON null there leaves the customer
--- unchecked); `documents`: {index, check} of the documents, checked once
--- the object is kept; `required_names`: the schema's required fields, all
--- of which must be there for the object to count as checked.
--- It is written out field by field as Lua source and compiled once: a loop
--- over those lists spent most of the time of mapping a record looking
--- things up in them. The first LOCAL_FIELDS fields' functions are locals of
--- the chunk (a chunk has at most 200); the others are looked up.
-local LOCAL_FIELDS = 80
-
-local function object_function(readers, names, paths, counts, checkers, required, documents, required_names)
-  local src = { "local readers, names, paths, checkers, documents, required_names, new_table, NULL, add_error = ...\n" }
-  local function add(fmt, ...) src[#src + 1] = fmt:format(...) end
-  -- A name as a constant of the code when it is a string (a field name),
-  -- else as the table's entry.
-  local function literal(name) return ("%q"):format(name) end
-  local function key(i)
-    return type(names[i]) == "string" and literal(names[i]) or ("names[%d]"):format(i)
-  end
-  local function reader(i) return i <= LOCAL_FIELDS and ("r%d"):format(i) or ("readers[%d]"):format(i) end
-  local function checker(i) return i <= LOCAL_FIELDS and ("c%d"):format(i) or ("checkers[%d]"):format(i) end
-  for i = 1, math.min(#readers, LOCAL_FIELDS) do
-    add("local r%d, c%d = readers[%d], checkers[%d]\n", i, i, i, i)
-  end
-  add("return function(record, ctx)\n  local out, any, v, problem = new_table(0, %d), false\n", #readers)
-  for i = 1, #readers do
-    add("  v, problem = %s(record, ctx)\n  if v ~= nil then\n", reader(i))
-    if checkers[i] or required[i] then
-      add("    if v == NULL then\n")
-      if required[i] then add("      ctx.unchecked = true\n") end
-      if checkers[i] then
-        add("    else\n      local checked = %s(v)\n", checker(i))
-        add("      if checked == nil then ctx.unchecked = true else v = checked end\n")
-      end
-      add("    end\n")
-    end
-    add("    out[%s] = v\n", key(i))
-    if counts[i] then add("    any = true\n") end
-    add("  elseif problem then\n    add_error(ctx, paths[%d], problem)\n  end\n", i)
-  end
-  add("  if not any then return nil end\n")
-  for j = 1, #documents do
-    add("  v = out[%s]\n", key(documents[j][1]))
-    add("  if v ~= nil and v ~= NULL and documents[%d][2](v) == nil then ctx.unchecked = true end\n", j)
-  end
-  for i = 1, #required_names do
-    add("  if out[%s] == nil then ctx.unchecked = true return out end\n", literal(required_names[i]))
-  end
-  add("  return out\nend\n")
-  local chunk = assert(load(table.concat(src), "=(mapping object reader)", "t"))
-  return chunk(readers, names, paths, checkers, documents, required_names, new_table, NULL, add_error)
-end
-
 -- An object's fields in schema order (then by name), so problems come in
 -- field order; nil when nothing but constants mapped. The customer itself
 -- (path "") leaves out the mapping's rules and key.
@@ -326,6 +270,7 @@ local function object_reader(spec, object_schema, path, careful, checking)
     end
     required[i] = field ~= nil and field.required == true
   end
+  local count = #names
   -- Checking: every required field of the schema must be among those mapped.
   -- Not checking: nothing of the above.
   local required_names = {}
@@ -336,7 +281,37 @@ local function object_reader(spec, object_schema, path, careful, checking)
   else
     checkers, required, documents = {}, {}, {}
   end
-  return object_function(readers, names, paths, counts, checkers, required, documents, required_names), checks
+  return function(record, ctx)
+    local out, any = new_table(0, count), false
+    for i = 1, count do
+      local v, problem = readers[i](record, ctx)
+      if v ~= nil then
+        if v == NULL then
+          if required[i] then ctx.unchecked = true end
+        else
+          local check = checkers[i]
+          if check then
+            local checked = check(v)
+            if checked == nil then ctx.unchecked = true else v = checked end
+          end
+        end
+        out[names[i]] = v
+        if counts[i] then any = true end
+      elseif problem then
+        add_error(ctx, paths[i], problem)
+      end
+    end
+    if not any then return nil end
+    for j = 1, #documents do
+      local index, check = documents[j][1], documents[j][2]
+      local v = out[names[index]]
+      if v ~= nil and v ~= NULL and check(v) == nil then ctx.unchecked = true end
+    end
+    for i = 1, #required_names do
+      if out[required_names[i]] == nil then ctx.unchecked = true break end
+    end
+    return out
+  end, checks
 end
 
 -- Functions made by the helpers below (mapping.date, mapping.name…).
