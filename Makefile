@@ -32,13 +32,13 @@ all: build
 
 build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so) bytecode
 
-# The CLI's modules (and argparse) precompiled for each interpreter, which
-# bin/cdp-onboard loads in place of a source older than them
-# (lua/cdp/cli/bytecode.lua). Each run compiles only what changed.
+# The Lua modules precompiled for each interpreter, which bin/cdp-onboard
+# loads in place of a source older than them (lua/cdp/cli/bytecode.lua).
+# Each run compiles only what changed.
 bytecode:
 	@set -e; for abi in $(ABIS); do \
 	  LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" $$(if [ $$abi = luajit ]; then echo luajit; else echo lua5.4; fi) \
-	    -e "require('cdp.cli.bytecode').compile('$(TOP)/lua', '$(TOP)/build/$$abi/bytecode', { 'argparse' })"; \
+	    -e "require('cdp.cli.bytecode').compile('$(TOP)/lua', '$(TOP)/build/$$abi/bytecode')"; \
 	done
 .PHONY: bytecode
 

@@ -54,6 +54,11 @@ describe("cdp.cli.bytecode", function()
     -- A source changed since: compiled again.
     write(top .. "/lua/pkg/util.lua", "return 2", now + 5)
     assert.equal(1, bytecode.compile(top .. "/lua", top .. "/bc"))
+    -- A module gone from the tree: its chunk goes too.
+    os.remove(top .. "/lua/pkg/util.lua")
+    assert.equal(0, bytecode.compile(top .. "/lua", top .. "/bc"))
+    assert.is_nil(lfs.attributes(top .. "/bc/pkg.util.luac"))
+    assert.truthy(lfs.attributes(top .. "/bc/pkg.luac"))
     -- A source that does not compile stops `make`.
     write(top .. "/lua/pkg/broken.lua", "return (", now + 5)
     assert.has_error(function() bytecode.compile(top .. "/lua", top .. "/bc") end)
@@ -64,7 +69,7 @@ describe("cdp.cli.bytecode", function()
     write(top .. "/lua/pkg/mod.lua", "return 'source'", now - 10)
     assert(lfs.mkdir(top .. "/bc"))
     write(top .. "/bc/pkg.mod.luac", string.dump(assert(load("return 'compiled'"))), now - 5)
-    local search = bytecode.searcher(top .. "/bc")
+    local search = bytecode.searcher(top .. "/lua", top .. "/bc")
     local loader, where = search("pkg.mod")
     assert.equal("compiled", loader())
     assert.equal(top .. "/lua/pkg/mod.lua", where)
@@ -83,6 +88,19 @@ describe("cdp.cli.bytecode", function()
     assert.is_nil(search("pkg.gone"))
   end)
 
+  it("loads nothing for a source found outside the tree it was compiled from", function()
+    -- Another copy of a module earlier in package.path (or the tree's own
+    -- gone) is that copy's business: its source loads, never the chunk.
+    local now = os.time()
+    assert(lfs.mkdir(top .. "/elsewhere"))
+    write(top .. "/elsewhere/shadow.lua", "return 'elsewhere'", now - 10)
+    write(top .. "/lua/shadow.lua", "return 'tree'", now - 10)
+    assert(lfs.mkdir(top .. "/bc"))
+    write(top .. "/bc/shadow.luac", string.dump(assert(load("return 'compiled'"))), now - 5)
+    package.path = top .. "/elsewhere/?.lua;" .. package.path
+    assert.is_nil(bytecode.searcher(top .. "/lua", top .. "/bc")("shadow"))
+  end)
+
   it("puts its searcher before the one of Lua sources, so require takes the newer chunk", function()
     local now = os.time()
     write(top .. "/lua/pkg/fresh.lua", "return 'source'", now - 10)
@@ -90,7 +108,7 @@ describe("cdp.cli.bytecode", function()
     write(top .. "/bc/pkg.fresh.luac", string.dump(assert(load("return 'compiled'"))), now - 5)
     local searchers = package.searchers or package.loaders  -- luacheck: ignore 143 (LuaJIT)
     local before = #searchers
-    bytecode.install(top .. "/bc")
+    bytecode.install(top .. "/lua", top .. "/bc")
     finally(function()
       table.remove(searchers, 2)
       package.loaded["pkg.fresh"] = nil

@@ -1,17 +1,18 @@
---- cdp.cli.bytecode: the CLI's modules precompiled by `make`, loaded in place
--- of their source. Parsing some 300 KB of Lua (ours and argparse) was about
--- 9 ms of the CLI's start, the larger part of it; loading the same modules
--- precompiled takes under 1 ms.
+--- cdp.cli.bytecode: the checkout's modules precompiled by `make`, loaded by
+-- bin/cdp-onboard in place of their source. Parsing them (about 250 KB of
+-- Lua) was the larger part of the CLI's start; loading them precompiled
+-- takes a tenth of that.
 --
---   make                      -> build/5.4/bytecode/cdp.mapping.luac, … (and luajit)
---   bin/cdp-onboard           -> bytecode.install(top .. "/build/5.4/bytecode")
+--   make             -> build/5.4/bytecode/cdp.mapping.luac, … (and build/luajit/…)
+--   bin/cdp-onboard  -> bytecode.install(top .. "/lua", top .. "/build/5.4/bytecode")
 --
--- A precompiled module is used only when it is newer than its source, to
--- the second: a source edited since `make` (or checked out again) is loaded
--- as ever, never hidden behind an older build of it. One that does not
--- load (another interpreter's, a cut file) leaves its source to load too.
--- Compiled with debug information: errors and tracebacks name the source
--- file and line, as before.
+-- A precompiled module is used only for a source package.path finds in
+-- the checkout's lua folder, and only when it is newer than that source,
+-- to the second: a source edited since `make` (or checked out again) is
+-- loaded as ever, never hidden behind an older build of it. One that does
+-- not load (another interpreter's, a cut file) leaves its source to load
+-- too. Compiled with debug information: errors and tracebacks name the
+-- source file and line, as before.
 local lfs = require "lfs"
 
 local bytecode = {}
@@ -28,13 +29,15 @@ local function modified(path)
   return lfs.attributes(path, "modification")
 end
 
---- A searcher (package.searchers) for the modules compiled in `dir`:
--- module `name`'s chunk when it is newer than the source package.path
--- finds for it; otherwise nil, and the next searcher loads the source.
-function bytecode.searcher(dir)
+--- A searcher (package.searchers) for the modules of `lua_dir` compiled in
+-- `dir`: module `name`'s chunk when package.path finds its source in
+-- `lua_dir` and the chunk is newer; otherwise nil, and the next searcher
+-- loads the source.
+function bytecode.searcher(lua_dir, dir)
+  local prefix = lua_dir .. "/"
   return function(name)
     local source = searchpath(name, package.path)
-    if not source then return nil end
+    if not source or source:sub(1, #prefix) ~= prefix then return nil end
     local compiled = compiled_path(dir, name)
     local built = modified(compiled)
     if not built or built <= (modified(source) or math.huge) then return nil end
@@ -44,10 +47,10 @@ function bytecode.searcher(dir)
   end
 end
 
---- Put the searcher of `dir` before the one of Lua sources.
-function bytecode.install(dir)
+--- Put the searcher of `lua_dir`'s chunks in `dir` before the one of Lua sources.
+function bytecode.install(lua_dir, dir)
   local searchers = package.searchers or package.loaders  -- luacheck: ignore 143 (LuaJIT)
-  table.insert(searchers, 2, bytecode.searcher(dir))
+  table.insert(searchers, 2, bytecode.searcher(lua_dir, dir))
 end
 
 -- The modules under `dir` (lua/cdp/x/y.lua is cdp.x.y, lua/cdp/x/init.lua
@@ -68,20 +71,16 @@ local function modules_under(dir, prefix, out)
   return out
 end
 
---- Compile, for the running interpreter, every module under `lua_dir` and
--- the `extra` modules package.path finds (argparse) into `dir`, each one
--- whose chunk is missing or not newer than its source. Returns how many it
--- compiled; raises on a source that does not compile or a file it cannot write.
-function bytecode.compile(lua_dir, dir, extra)
+--- Compile, for the running interpreter, every module under `lua_dir` into
+-- `dir`, each one whose chunk is missing or not newer than its source, and
+-- remove the chunks of modules that are gone. Returns how many it compiled;
+-- raises on a source that does not compile or a file it cannot write.
+function bytecode.compile(lua_dir, dir)
   assert(lfs.attributes(dir, "mode") == "directory" or lfs.mkdir(dir))
-  local list = modules_under(lua_dir, "", {})
-  for _, module in ipairs(extra or {}) do
-    local source = searchpath(module, package.path)
-    if source then list[#list + 1] = { module = module, source = source } end
-  end
-  local count = 0
-  for _, m in ipairs(list) do
+  local count, wanted = 0, {}
+  for _, m in ipairs(modules_under(lua_dir, "", {})) do
     local target = compiled_path(dir, m.module)
+    wanted[target] = true
     local built = modified(target)
     if not built or built <= modified(m.source) then
       local chunk = assert(loadfile(m.source, "t"))
@@ -92,6 +91,10 @@ function bytecode.compile(lua_dir, dir, extra)
       assert(os.rename(temporary, target))
       count = count + 1
     end
+  end
+  for entry in lfs.dir(dir) do
+    local path = dir .. "/" .. entry
+    if entry:match("%.luac$") and not wanted[path] then assert(os.remove(path)) end
   end
   return count
 end
