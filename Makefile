@@ -37,6 +37,7 @@ build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so) bytecode
 # Each run compiles only what changed.
 bytecode:
 	@set -e; for abi in $(ABIS); do \
+	  mkdir -p $(TOP)/build/$$abi/bytecode; \
 	  LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" $$(if [ $$abi = luajit ]; then echo luajit; else echo lua5.4; fi) \
 	    -e "require('cdp.cli.bytecode').compile('$(TOP)/lua', '$(TOP)/build/$$abi/bytecode')"; \
 	done

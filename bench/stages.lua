@@ -4,6 +4,12 @@
 -- and the mapping, nothing read), read (also read every record), map (also
 -- map each), build (read, then build each: map, validate, cross-field
 -- checks, rules), parts (build, then write each body's parts).
+-- The modules `make` precompiled, as bin/cdp-onboard loads them (run from
+-- the checkout's top, LUA_PATH on its lua folder).
+do
+  local top = os.getenv("PWD") or "."
+  require("cdp.cli.bytecode").install(top .. "/lua", top .. "/build/" .. (jit and "luajit" or "5.4") .. "/bytecode")
+end
 local mapping = require "cdp.mapping"
 local records = require "cdp.records"
 

@@ -59,6 +59,12 @@ describe("cdp.cli.bytecode", function()
     assert.equal(0, bytecode.compile(top .. "/lua", top .. "/bc"))
     assert.is_nil(lfs.attributes(top .. "/bc/pkg.util.luac"))
     assert.truthy(lfs.attributes(top .. "/bc/pkg.luac"))
+    -- Two sources of one module: which one require finds depends on the path.
+    assert(lfs.mkdir(top .. "/lua/pkg/twice"))
+    write(top .. "/lua/pkg/twice.lua", "return 1", now + 5)
+    write(top .. "/lua/pkg/twice/init.lua", "return 2", now + 5)
+    assert.has_error(function() bytecode.compile(top .. "/lua", top .. "/bc") end)
+    os.remove(top .. "/lua/pkg/twice.lua")
     -- A source that does not compile stops `make`.
     write(top .. "/lua/pkg/broken.lua", "return (", now + 5)
     assert.has_error(function() bytecode.compile(top .. "/lua", top .. "/bc") end)

@@ -74,13 +74,15 @@ end
 --- Compile, for the running interpreter, every module under `lua_dir` into
 -- `dir`, each one whose chunk is missing or not newer than its source, and
 -- remove the chunks of modules that are gone. Returns how many it compiled;
--- raises on a source that does not compile or a file it cannot write.
+-- raises on a source that does not compile, on two sources of one module
+-- (x.lua and x/init.lua) and on a file it cannot write.
 function bytecode.compile(lua_dir, dir)
   assert(lfs.attributes(dir, "mode") == "directory" or lfs.mkdir(dir))
   local count, wanted = 0, {}
   for _, m in ipairs(modules_under(lua_dir, "", {})) do
     local target = compiled_path(dir, m.module)
-    wanted[target] = true
+    if wanted[target] then error(("two sources of module %s: %s and %s"):format(m.module, wanted[target], m.source)) end
+    wanted[target] = m.source
     local built = modified(target)
     if not built or built <= modified(m.source) then
       local chunk = assert(loadfile(m.source, "t"))
