@@ -33,12 +33,14 @@ all: build
 build: $(foreach a,$(ABIS),build/$(a)/cdp/core.so) bytecode
 
 # The Lua modules precompiled for each interpreter, which bin/cdp-onboard
-# loads in place of a source older than them (lua/cdp/cli/bytecode.lua).
-# Each run compiles only what changed.
-bytecode:
+# loads in place of a source whose text they were compiled from
+# (lua/cdp/cli/bytecode.lua, which hashes with the C core). Each run
+# compiles only what changed.
+bytecode: $(foreach a,$(ABIS),build/$(a)/cdp/core.so)
 	@set -e; for abi in $(ABIS); do \
 	  mkdir -p $(TOP)/build/$$abi/bytecode; \
-	  LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" $$(if [ $$abi = luajit ]; then echo luajit; else echo lua5.4; fi) \
+	  LUA_PATH="$(TOP)/lua/?.lua;$(TOP)/lua/?/init.lua;;" LUA_CPATH="$(TOP)/build/$$abi/?.so;;" \
+	    $$(if [ $$abi = luajit ]; then echo luajit; else echo lua5.4; fi) \
 	    -e "require('cdp.cli.bytecode').compile('$(TOP)/lua', '$(TOP)/build/$$abi/bytecode')"; \
 	done
 .PHONY: bytecode

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lualib.h> /* LUA_FILEHANDLE */
@@ -79,11 +80,34 @@ static int l_interrupted(lua_State *L)
     return 1;
 }
 
+/* core.file_stamp(path) -> text | nil, message: the file's device, inode,
+ * size, and its change and modification times to the nanosecond. Any write
+ * to the file moves its change time, which no program can set back: two
+ * equal stamps of one path mean the same contents (the CLI's precompiled
+ * modules, cdp.cli.bytecode). */
+static int l_file_stamp(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    char stamp[160];
+    snprintf(stamp, sizeof stamp, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_ctim.tv_sec,
+             (long)st.st_ctim.tv_nsec, (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+    lua_pushstring(L, stamp);
+    return 1;
+}
+
 static const luaL_Reg sys_functions[] = {
     {"fsync", l_fsync},
     {"isatty", l_isatty},
     {"trap_interrupt", l_trap_interrupt},
     {"interrupted", l_interrupted},
+    {"file_stamp", l_file_stamp},
     {NULL, NULL},
 };
 

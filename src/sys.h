@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-/* Adds fsync, isatty, trap_interrupt and interrupted to the table on top. */
+/* Adds fsync, isatty, trap_interrupt, interrupted and file_stamp to the table on top. */
 void cdp_sys_register(lua_State *L);
 
 /* The FILE* of the Lua file at `idx` (either ABI); raises when it is not an

@@ -25,7 +25,9 @@ local NGINX = "/usr/sbin/nginx"
 --- The directory holding this checkout's (or installed tree's) Lua modules:
 -- nginx's lua_package_path points there, so it also works after `luarocks make`.
 function sandbox.lua_root()
-  local source = debug.getinfo(1, "S").source:gsub("^@", "")
+  -- Where require finds this module (bin/cdp-onboard may load it
+  -- precompiled, whose debug information names where `make` found it).
+  local source = package.searchpath("cdp.sandbox", package.path) or debug.getinfo(1, "S").source:gsub("^@", "")
   local root = source:gsub("/?cdp/sandbox/init%.lua$", "")
   if root == "" then root = "." end
   if root:sub(1, 1) ~= "/" then
