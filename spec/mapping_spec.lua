@@ -57,6 +57,25 @@ describe("mapping helpers", function()
     local doc = f({ ID = "784", Side = "front" }, { base_dir = "/data/kyc" })
     assert.equal("/data/kyc/images/784-front.jpg", doc.path)
     assert.is_nil((f({ ID = "784", Side = "" }, { base_dir = "." })))
+    assert.equal("logo.png", m.file("logo.png")({}, { base_dir = "." }).path)  -- no column: one file for all
+  end)
+
+  it("file: a pattern that cannot take its columns fails as the mapping is made", function()
+    local function message(...)
+      local ok, err = pcall(m.file, ...)
+      assert.is_false(ok)
+      return err
+    end
+    assert.matches('"images/%%s/%%s" has 2 conversions for 1 column', message("images/%s/%s", "Front"))
+    assert.matches('"%%s.jpg" has 1 conversion for 2 columns', message("%s.jpg", "ID", "Side"))
+    assert.matches('"images/%%s" has 1 conversion for 0 columns', message("images/%s"))
+    assert.matches('"%%y%.jpg": .*format', message("%y.jpg", "ID"))
+    assert.matches("the pattern must be a string", message(42, "ID"))
+    -- The error names the mapping's own line.
+    local ok, err = pcall(function() local doc = m.file("%s/%s", "A") return doc end)
+    assert.is_false(ok)
+    assert.matches("mapping_spec%.lua:%d+: cdp%.mapping%.file", err)
+    assert.equal("100%/a.jpg", m.file("100%%/%s.jpg", "F")({ F = "a" }, { base_dir = "." }).path)
   end)
 end)
 

@@ -33,7 +33,8 @@
 -- refused), m.country(column), m.phone(column, default_country) (cdp.phone's
 -- small calling-code table), m.name(column, "first" | "middle" | "last"),
 -- m.file(pattern, column…) (relative to the script's folder; a cell may not
--- climb out of it), m.const(value), m.column(name).
+-- climb out of it; one conversion per column, or the mapping fails as it
+-- loads), m.const(value), m.column(name).
 local core = require "cdp.core"
 local customer = require "cdp.customer"
 local document = require "cdp.document"
@@ -766,10 +767,21 @@ function mapping.file(pattern, ...)
   local columns = { ... }
   local unpack = table.unpack or unpack
   local count = #columns
+  -- A pattern that cannot take its columns is the mapping's mistake: it
+  -- fails the mapping as it loads, not every record as it is mapped.
+  if type(pattern) ~= "string" then error("cdp.mapping.file: the pattern must be a string", 2) end
+  local conversions = select(2, (pattern:gsub("%%%%", "")):gsub("%%", ""))
+  if conversions ~= count then
+    error(("cdp.mapping.file: %s has %d %s for %d %s"):format(quote(pattern), conversions,
+      conversions == 1 and "conversion" or "conversions", count, count == 1 and "column" or "columns"), 2)
+  end
+  local zeros = {}
+  for i = 1, count do zeros[i] = "0" end
+  local formats, why = pcall(string.format, pattern, unpack(zeros))
+  if not formats then error(("cdp.mapping.file: %s: %s"):format(quote(pattern), tostring(why)), 2) end
   -- The usual pattern, "images/%s": the text before and after its one %s
   -- (and no other %), so that a path is joined rather than formatted.
-  local before, after
-  if type(pattern) == "string" then before, after = match(pattern, "^([^%%]*)%%s([^%%]*)$") end
+  local before, after = match(pattern, "^([^%%]*)%%s([^%%]*)$")
   if count ~= 1 then before = nil end
   -- A cell's part never starts with "/": the path starts as `before` does.
   local relative = byte(before or "", 1) ~= 47  -- 47: "/"
