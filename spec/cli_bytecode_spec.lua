@@ -1,11 +1,14 @@
 local bytecode = require "cdp.cli.bytecode"
 local core = require "cdp.core"
+local files = require "helpers.files"
+local fs = require "cdp.sandbox.fs"
 local lfs = require "lfs"
+
+local read = files.read
 
 -- A source tree in a fresh temporary folder.
 local function tree()
-  local top = os.tmpname()
-  os.remove(top)
+  local top = files.tmpname()
   assert(lfs.mkdir(top))
   assert(lfs.mkdir(top .. "/lua"))
   assert(lfs.mkdir(top .. "/lua/pkg"))
@@ -13,27 +16,8 @@ local function tree()
 end
 
 local function write(path, text, mtime)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
+  assert(fs.write(path, text))
   if mtime then assert(lfs.touch(path, mtime, mtime)) end
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
-local function remove_tree(path)
-  for entry in lfs.dir(path) do
-    if entry ~= "." and entry ~= ".." then
-      local p = path .. "/" .. entry
-      if lfs.attributes(p, "mode") == "directory" then remove_tree(p) else os.remove(p) end
-    end
-  end
-  lfs.rmdir(path)
 end
 
 -- A compiled file as `make` writes it: the stamp of the file at `source`
@@ -43,7 +27,7 @@ local function chunk_file(source, code)
   return assert(core.file_stamp(source)) .. "\n" .. string.dump(assert(load(code)))
 end
 
-local function files(dir)
+local function listing(dir)
   local out = {}
   for entry in lfs.dir(dir) do
     if entry ~= "." and entry ~= ".." then out[#out + 1] = entry end
@@ -61,14 +45,14 @@ describe("cdp.cli.bytecode", function()
   end)
   after_each(function()
     package.path = saved_path
-    remove_tree(top)
+    assert(fs.run("rm -rf " .. fs.quote(top)))
   end)
 
   it("compiles each module of a tree, named as require names it, keeping its file and lines", function()
     write(top .. "/lua/pkg/init.lua", "return 'pkg'")
     write(top .. "/lua/pkg/util.lua", "local x = 1\nreturn function() error('util failed') end")
     assert.equal(2, bytecode.compile(top .. "/lua", top .. "/bc"))
-    assert.same({ "pkg.luac", "pkg.util.luac" }, files(top .. "/bc"))
+    assert.same({ "pkg.luac", "pkg.util.luac" }, listing(top .. "/bc"))
     assert.equal(0, bytecode.compile(top .. "/lua", top .. "/bc"))  -- nothing changed since
     local loader = assert(bytecode.searcher(top .. "/lua", top .. "/bc")("pkg.util"))
     local ok, err = pcall(loader())
@@ -83,14 +67,14 @@ describe("cdp.cli.bytecode", function()
     os.remove(top .. "/lua/pkg/util.lua")
     write(top .. "/bc/pkg.luac.tmp", "half")
     assert.equal(0, bytecode.compile(top .. "/lua", top .. "/bc"))
-    assert.same({ "pkg.luac" }, files(top .. "/bc"))
+    assert.same({ "pkg.luac" }, listing(top .. "/bc"))
     -- Two sources of one module (which one require finds depends on the
     -- path): refused before anything is written.
     assert(lfs.mkdir(top .. "/lua/pkg/twice"))
     write(top .. "/lua/pkg/twice.lua", "return 1")
     write(top .. "/lua/pkg/twice/init.lua", "return 2")
     assert.has_error(function() bytecode.compile(top .. "/lua", top .. "/bc") end)
-    assert.same({ "pkg.luac" }, files(top .. "/bc"))
+    assert.same({ "pkg.luac" }, listing(top .. "/bc"))
     os.remove(top .. "/lua/pkg/twice.lua")
     -- A source that does not compile stops `make`.
     write(top .. "/lua/pkg/broken.lua", "return (")

@@ -17,6 +17,7 @@
 -- their debug information: errors and tracebacks name the source file
 -- (where `make` found it) and line.
 local lfs = require "lfs"
+local read = require("cdp.sandbox.fs").read
 local core_loaded, core = pcall(require, "cdp.core")
 
 local bytecode = {}
@@ -28,13 +29,6 @@ local function compiled_path(dir, name)
   return dir .. "/" .. name .. ".luac"
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local data = f:read("a")
-  f:close()
-  return data
-end
 
 -- The source's stamp and the chunk's bytes of a compiled file's contents
 -- (the stamp's line, then the chunk), or nil.
