@@ -60,6 +60,47 @@ describe("core process helpers", function()
     f:close()
   end)
 
+  it("keep_freed_memory keeps freed heap in the process, and refuses sizes out of range", function()
+    -- In a fresh process each: 3 MB of Lua strings (each under malloc's
+    -- mmap threshold, so on the heap) freed, and how much of the heap went
+    -- back to the system (VmData, KiB).
+    local lua = os.getenv("CDP_LUA") or "lua5.4"
+    local script = [[
+      local core = require "cdp.core"
+      if os.getenv("KEEP") then assert(core.keep_freed_memory(8 * 1024 * 1024) == true) end
+      local function vm_data()
+        for line in io.lines("/proc/self/status") do
+          local kib = line:match("^VmData:%s*(%d+)")
+          if kib then return tonumber(kib) end
+        end
+      end
+      local t = {}
+      for i = 1, 30 do t[i] = ("x"):rep(100000) .. i end
+      local before = vm_data()
+      t = nil
+      collectgarbage()
+      collectgarbage()
+      io.write(before - vm_data())
+    ]]
+    local function returned(mode)
+      local p = assert(io.popen(("%s%s -e '%s'"):format(mode == "keep" and "KEEP=1 " or "", lua, script)))
+      local out = p:read("a")
+      p:close()
+      return assert(tonumber(out), out)
+    end
+    if not lua:find("luajit") then
+      assert.is_true(returned("default") > 1024)
+      assert.equal(0, returned("keep"))
+    else
+      -- LuaJIT allocates its values itself (mmap), not through malloc: only
+      -- the C core's and libcurl's allocations are kept.
+      returned("keep")
+    end
+    assert.has_error(function() core.keep_freed_memory(1024) end)
+    assert.has_error(function() core.keep_freed_memory(2 * 1024 * 1024 * 1024) end)
+    assert.has_error(function() core.keep_freed_memory("x") end)
+  end)
+
   it("trap_interrupt turns Ctrl-C into a flag the process can read", function()
     local lua = os.getenv("CDP_LUA") or "lua5.4"
     local script = [[

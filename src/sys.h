@@ -1,4 +1,5 @@
-/* Process-level helpers for the CLI: durable writes, terminals, Ctrl-C. */
+/* Process-level helpers for the CLI: durable writes, terminals, Ctrl-C,
+ * the heap's policy. */
 #ifndef CDP_SYS_H
 #define CDP_SYS_H
 
@@ -6,7 +7,8 @@
 
 #include <stdio.h>
 
-/* Adds fsync, isatty, trap_interrupt, interrupted and file_stamp to the table on top. */
+/* Adds fsync, isatty, trap_interrupt, interrupted, file_stamp and
+ * keep_freed_memory to the table on top. */
 void cdp_sys_register(lua_State *L);
 
 /* The FILE* of the Lua file at `idx` (either ABI); raises when it is not an
