@@ -100,6 +100,65 @@ describe("client:batch", function()
     c:close()
   end)
 
+  it("fetches the token ahead in a thread: the requests after use it, one grant in all", function()
+    local c = client_for(sb)
+    local b = c:batch(4)
+    assert.is_true(b:prefetch_token())
+    assert.is_false(b:prefetch_token())  -- once a batch
+    -- The grant arrives at the sandbox with no request started by Lua.
+    local deadline = os.time() + 10
+    while (sb:counters().tokens.granted.password or 0) == 0 and os.time() < deadline do
+      require("socket").sleep(0.02)
+    end
+    assert.are.equal(1, sb:counters().tokens.granted.password)
+    for i = 1, 4 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    local ended = {}
+    while #ended < 4 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    for _, r in ipairs(ended) do assert.are.equal(45001, r[2].code) end  -- "not found": answered
+    assert.is_false(b:prefetch_token())  -- too late: requests went out
+    b:close()
+    local counters = sb:counters()
+    assert.are.equal(1, counters.tokens.granted.password)
+    assert.are.equal(0, counters.tokens.granted.refresh_token or 0)
+    assert.are.equal(4, counters.calls[LOOKUP])
+    c:close()
+  end)
+
+  it("says nothing of a prefetch that failed: the request fetches again and reports it", function()
+    local c = client_for(sb, { password = "not-the-password" })
+    local b = c:batch(1)
+    assert.is_true(b:prefetch_token())
+    b:spawn(lookup, "784199000000001")
+    local ended = {}
+    while #ended < 1 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    assert.is_nil(ended[1][1])
+    assert.are.equal("auth", ended[1][2].kind)
+    b:close()
+    assert.are.equal(0, sb:counters().calls[LOOKUP] or 0)
+    c:close()
+  end)
+
+  it("closing the batch or its client while the token is fetched frees all and crashes nothing", function()
+    -- Each token answer waits 0.3 s: the thread is still at it when Lua closes.
+    sb:fault{ path = "/auth/realms/cdp/protocol/openid-connect/token", kind = "delay", delay = 0.3, count = 3 }
+    local c = client_for(sb)
+    local b = c:batch(2)
+    assert.is_true(b:prefetch_token())
+    b:close()  -- joins the thread
+    assert.has_error(function() b:prefetch_token() end, "batch:prefetch_token: the batch is closed")
+    c:close()  -- the last client of these credentials: the cached token goes with it
+    local c2 = client_for(sb)
+    local b2 = c2:batch(2)
+    assert.is_true(b2:prefetch_token())
+    c2:close()  -- the thread works on copies of the client's connection
+    b2:close()
+    assert.are.equal(2, sb:counters().tokens.granted.password)
+  end)
+
   it("puts spawned requests on the wire at send(), before any wait", function()
     local c = client_for(sb)
     local b = c:batch(4)

@@ -20,6 +20,13 @@
  *   Flushes the Lua file's buffer, then syncs it to disk in a thread of its
  *   own while the transfers go on; wait returns (early) when it has ended.
  *   One at a time.
+ * batch:prefetch_token() -> true | false | nil, message
+ *   Fetches the client's token in a thread of its own, on a copy of the
+ *   client's connection, while Lua goes on (reading the first records): the
+ *   first requests then find it in the process's token cache, or wait there
+ *   for that one fetch. Its failure is not reported: the request that needs
+ *   the token fetches it again and reports why it could not. false when one
+ *   was started already (one per batch).
  * batch:fsync_state() -> "none" | "running" | "ended"
  * batch:fsync_wait() -> true | nil, message: the fsync's result, once it has
  *   ended (blocks until then); the state is "none" again after.
@@ -82,9 +89,19 @@ typedef struct {
     int err;     /* fsync's errno, 0 when it succeeded */
 } fsync_job;
 
+/* A token fetched ahead (batch:prefetch_token). The thread owns `conn`, a
+ * copy of the client's, until it is joined. */
+typedef struct {
+    pthread_t thread;
+    int started; /* a thread runs or has ended, not yet joined */
+    int ended;   /* written by the thread, read with acquire */
+    cdp_conn conn;
+} prefetch_job;
+
 typedef struct {
     CURLM *multi;
     fsync_job sync;
+    prefetch_job prefetch;
     cdp_conn *conn;  /* the client's: alive while client_ref holds it */
     int client_ref;
     int n;         /* slots: in flight + queued */
@@ -127,8 +144,20 @@ static int fsync_join(lbatch *b)
     return b->sync.err;
 }
 
+/* Join the token's thread and free its connection: once it has ended, or
+ * (`block`) whatever it is doing. */
+static void prefetch_reap(lbatch *b, int block)
+{
+    if (!b->prefetch.started || (!block && !__atomic_load_n(&b->prefetch.ended, __ATOMIC_ACQUIRE)))
+        return;
+    pthread_join(b->prefetch.thread, NULL);
+    b->prefetch.started = 0;
+    cdp_conn_close(&b->prefetch.conn);
+}
+
 static void batch_close(lua_State *L, lbatch *b)
 {
+    prefetch_reap(b, 1);
     if (b->sync.started)
         fsync_join(b); /* its thread wakes the multi handle */
     for (int i = 0; i < b->n; i++) {
@@ -430,6 +459,7 @@ static int l_wait(lua_State *L)
     lbatch *b = check_batch(L);
     double seconds = luaL_optnumber(L, 2, 0);
     double deadline = monotonic_now() + (seconds > 0 ? seconds : 0);
+    prefetch_reap(b, 0); /* its connection is not needed once the token is in */
     for (;;) {
         CURLMcode mc = perform_and_refill(b);
         if (mc != CURLM_OK)
@@ -487,6 +517,42 @@ static int push_errno(lua_State *L, const char *what, int err)
     lua_pushnil(L);
     lua_pushfstring(L, "%s: %s", what, strerror(err));
     return 2;
+}
+
+static void *prefetch_thread(void *arg)
+{
+    prefetch_job *job = arg;
+    char *token = NULL;
+    cdp_token_error err;
+    if (cdp_token_get(job->conn.token, job->conn.http, (const char *const *)job->conn.headers,
+                      job->conn.nheaders, &token, &err) == 0)
+        cdp_secret_free(token); /* the cache keeps it */
+    __atomic_store_n(&job->ended, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int l_prefetch_token(lua_State *L)
+{
+    lbatch *b = check_batch(L);
+    if (b->prefetch.started || b->next_id > 0) { /* one a batch, before its first request */
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    char err[256];
+    if (cdp_conn_copy(b->conn, &b->prefetch.conn, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    b->prefetch.ended = 0;
+    int rc = pthread_create(&b->prefetch.thread, NULL, prefetch_thread, &b->prefetch);
+    if (rc != 0) {
+        cdp_conn_close(&b->prefetch.conn);
+        return push_errno(L, "pthread_create", rc);
+    }
+    b->prefetch.started = 1;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int l_fsync(lua_State *L)
@@ -553,6 +619,7 @@ static const luaL_Reg batch_methods[] = {
     {"active", l_active},
     {"drop_queued", l_drop_queued},
     {"fsync", l_fsync},
+    {"prefetch_token", l_prefetch_token},
     {"fsync_state", l_fsync_state},
     {"fsync_wait", l_fsync_wait},
     {"close", l_close},

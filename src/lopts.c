@@ -2,6 +2,7 @@
 #include "secret.h"
 #include "wirecheck.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *opt_string(lua_State *L, int t, const char *who, const char *name)
@@ -106,6 +107,26 @@ void cdp_conn_open(lua_State *L, const cdp_lopts *o, const char *who, cdp_conn *
         }
         conn->nheaders = i;
     }
+}
+
+int cdp_conn_copy(const cdp_conn *from, cdp_conn *to, char *err, size_t errlen)
+{
+    memset(to, 0, sizeof *to);
+    to->http = cdp_http_dup(from->http, err, errlen);
+    if (to->http == NULL)
+        return -1;
+    cdp_token_retain(from->token);
+    to->token = from->token;
+    for (size_t i = 0; i < from->nheaders; i++) {
+        to->headers[i] = cdp_strdup(from->headers[i]);
+        if (to->headers[i] == NULL) {
+            cdp_conn_close(to);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        to->nheaders = i + 1;
+    }
+    return 0;
 }
 
 void cdp_conn_close(cdp_conn *conn)

@@ -35,6 +35,11 @@ typedef struct {
  * raises naming `who`. */
 void cdp_conn_open(lua_State *L, const cdp_lopts *o, const char *who, cdp_conn *conn);
 
+/* A copy of `from` for another thread: its own transfer handle, a reference
+ * to the same token cache entry, copies of the headers. Returns 0, or -1
+ * with `err` filled and nothing taken. */
+int cdp_conn_copy(const cdp_conn *from, cdp_conn *to, char *err, size_t errlen);
+
 /* Free and wipe what `conn` holds; safe to call twice. */
 void cdp_conn_close(cdp_conn *conn);
 

@@ -135,6 +135,13 @@ cdp_token_entry *cdp_token_acquire(const cdp_token_config *cfg)
     return e;
 }
 
+void cdp_token_retain(cdp_token_entry *e)
+{
+    pthread_mutex_lock(&registry_lock);
+    e->refs++;
+    pthread_mutex_unlock(&registry_lock);
+}
+
 void cdp_token_release(cdp_token_entry *e)
 {
     if (e == NULL)

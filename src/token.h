@@ -45,6 +45,8 @@ typedef struct cdp_token_entry cdp_token_entry;
 
 /* Find or create the entry for cfg and take a reference; NULL: out of memory. */
 cdp_token_entry *cdp_token_acquire(const cdp_token_config *cfg);
+/* Take one more reference to an entry already held (for another thread). */
+void cdp_token_retain(cdp_token_entry *e);
 /* Drop a reference; the last one wipes and frees the entry. */
 void cdp_token_release(cdp_token_entry *e);
 

@@ -13,6 +13,7 @@
 --   b:drop_queued()                      -- the queued tasks, dropped unsent
 --   b:fsync(file)                        -- sync a file to disk while the transfers go on
 --   b:fsync_state(), b:fsync_wait()      -- "none"/"running"/"ended"; its result
+--   b:prefetch_token()                   -- fetch the token now, in a thread, while Lua goes on
 --
 -- Each task runs in a coroutine of its own. Its client calls (lookup, get,
 -- onboard with its reconciliation and retries) are the client's own code; only
@@ -226,6 +227,17 @@ end
 function Batch:fsync_wait()
   if self.multi == nil then error("batch:fsync_wait: the batch is closed", 2) end
   return self.multi:fsync_wait()
+end
+
+--- Fetch the client's token in a thread of the C core while Lua goes on
+-- (reading and checking the first records), so that the first requests
+-- find it ready. A failure is not reported here: the first request that needs
+-- the token fetches it again and says why it could not. Before the first
+-- request only, once a batch. Returns true, false (too late, or started
+-- already), or nil and a message (no thread).
+function Batch:prefetch_token()
+  if self.multi == nil then error("batch:prefetch_token: the batch is closed", 2) end
+  return self.multi:prefetch_token()
 end
 
 --- Drop whatever is in flight and free the multi handle.

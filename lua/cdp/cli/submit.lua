@@ -177,6 +177,8 @@ function submit.run(args)
   -- As many more records queued, ready: one goes out the moment another
   -- ends, before any of the bookkeeping here.
   local b = client:batch(parallel, { queue = parallel })
+  -- The token's round trip overlaps reading the first records.
+  b:prefetch_token()
   local rows, seen = {}, {}
   local stop_error, interrupted, exhausted
 
