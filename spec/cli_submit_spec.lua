@@ -257,10 +257,14 @@ end]]):format(MAPPING))
 
   it("stops with exit 3 on wrong credentials, sending no record", function()
     sb.env.CDP_PASSWORD = "wrong"
-    local code, out = cli(sb, ("submit %s %s --journal %s"):format(MAPPING, INPUT, tmp()))
+    local code, out = cli(sb, ("submit %s %s --journal %s --parallel 4"):format(MAPPING, INPUT, tmp()))
     assert.equal(3, code, out)
     assert.matches("auth", out)
     assert.is_nil(out:find("wrong", 1, true))
-    assert.is_nil(sb:counters().calls[ONBOARD])
+    local counters = sb:counters()
+    assert.is_nil(counters.calls[ONBOARD])
+    -- Asked once for the whole run, not once a record in flight or queued
+    -- (an identity provider may lock the account after a few failed logins).
+    assert.equal(1, counters.tokens.refused.password)
   end)
 end)

@@ -138,7 +138,30 @@ describe("client:batch", function()
     assert.is_nil(ended[1][1])
     assert.are.equal("auth", ended[1][2].kind)
     b:close()
-    assert.are.equal(0, sb:counters().calls[LOOKUP] or 0)
+    local counters = sb:counters()
+    assert.are.equal(0, counters.calls[LOOKUP] or 0)
+    -- The request waited for the prefetch's answer or took it: asked once.
+    assert.are.equal(1, counters.tokens.refused.password)
+    c:close()
+  end)
+
+  it("asks a token endpoint that refused the credentials once for the whole batch", function()
+    local c = client_for(sb, { password = "not-the-password" })
+    local b = c:batch(3, { queue = 3 })
+    for i = 1, 6 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    local ended = {}
+    while #ended < 6 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    for _, r in ipairs(ended) do
+      assert.is_nil(r[1])
+      assert.are.equal("auth", r[2].kind)
+      assert.are.equal("INVALID_GRANT", r[2].name)
+    end
+    b:close()
+    local counters = sb:counters()
+    assert.are.equal(1, counters.tokens.refused.password)
+    assert.are.equal(0, counters.calls[LOOKUP] or 0)
     c:close()
   end)
 

@@ -14,6 +14,8 @@
  *   Runs the transfers until at least one ends or `seconds` pass; returns
  *   the ended ones (possibly none), each shaped as client:request's results.
  *   A 401 is retried once with a fresh token, as client:request does.
+ *   Once the token endpoint has refused the credentials, the batch's other
+ *   requests end with that same answer without asking it again.
  * batch:active() -> requests started (or queued) and not yet returned by wait
  * batch:drop_queued() -> { id, ... }: the queued requests, dropped unsent
  * batch:fsync(file) -> true | nil, message
@@ -96,12 +98,19 @@ typedef struct {
     int started; /* a thread runs or has ended, not yet joined */
     int ended;   /* written by the thread, read with acquire */
     cdp_conn conn;
+    int refused; /* the credentials were refused: `error` says how */
+    cdp_token_error error;
 } prefetch_job;
 
 typedef struct {
     CURLM *multi;
     fsync_job sync;
     prefetch_job prefetch;
+    /* The token endpoint refused the client's credentials: the batch's
+     * other requests end with that answer, unasked (a partner's identity
+     * provider may lock the account after a few failed logins). */
+    int refused;
+    cdp_token_error refusal;
     cdp_conn *conn;  /* the client's: alive while client_ref holds it */
     int client_ref;
     int n;         /* slots: in flight + queued */
@@ -153,6 +162,10 @@ static void prefetch_reap(lbatch *b, int block)
     pthread_join(b->prefetch.thread, NULL);
     b->prefetch.started = 0;
     cdp_conn_close(&b->prefetch.conn);
+    if (b->prefetch.refused && !b->refused) {
+        b->refused = 1;
+        b->refusal = b->prefetch.error;
+    }
 }
 
 static void batch_close(lua_State *L, lbatch *b)
@@ -247,8 +260,19 @@ static void slot_launch(lbatch *b, slot *s)
 {
     cdp_secret_free(s->token);
     s->token = NULL;
+    prefetch_reap(b, 0); /* a prefetch that was refused counts */
+    if (b->refused) {
+        s->token_error = b->refusal;
+        s->early = EARLY_TOKEN;
+        s->state = SLOT_ENDED;
+        return;
+    }
     if (cdp_token_get(b->conn->token, b->conn->http, (const char *const *)b->conn->headers,
                       b->conn->nheaders, &s->token, &s->token_error) != 0) {
+        if (s->token_error.status == CDP_TOKEN_REFUSED) {
+            b->refused = 1;
+            b->refusal = s->token_error;
+        }
         s->early = EARLY_TOKEN;
         s->state = SLOT_ENDED;
         return;
@@ -525,8 +549,12 @@ static void *prefetch_thread(void *arg)
     char *token = NULL;
     cdp_token_error err;
     if (cdp_token_get(job->conn.token, job->conn.http, (const char *const *)job->conn.headers,
-                      job->conn.nheaders, &token, &err) == 0)
+                      job->conn.nheaders, &token, &err) == 0) {
         cdp_secret_free(token); /* the cache keeps it */
+    } else if (err.status == CDP_TOKEN_REFUSED) {
+        job->error = err;
+        job->refused = 1;
+    }
     __atomic_store_n(&job->ended, 1, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -545,6 +573,7 @@ static int l_prefetch_token(lua_State *L)
         return 2;
     }
     b->prefetch.ended = 0;
+    b->prefetch.refused = 0;
     int rc = pthread_create(&b->prefetch.thread, NULL, prefetch_thread, &b->prefetch);
     if (rc != 0) {
         cdp_conn_close(&b->prefetch.conn);
