@@ -145,6 +145,33 @@ describe("client:batch", function()
     c:close()
   end)
 
+  it("refreshes a token in the prefetch's thread while requests go out here on the token still valid", function()
+    sb:stop()
+    sb = sandbox.start{ token_ttl = 5, refresh_ttl = 600 }  -- refreshed in its last 1.25 s
+    local c = client_for(sb)
+    local _, err = c:lookup(4, "784199000000001")
+    assert.are.equal(45001, err.code)
+    require("cdp.core").sleep(4)
+    -- The refresh takes 0.5 s: meanwhile the lookups use the current token,
+    -- over connections that share the thread's TLS session cache.
+    sb:fault{ path = "/auth/realms/cdp/protocol/openid-connect/token", kind = "delay", delay = 0.5, count = 1 }
+    local b = c:batch(4, { queue = 4 })
+    assert.is_true(b:prefetch_token())
+    for i = 1, 8 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
+    local ended = {}
+    while #ended < 8 do
+      for _, r in ipairs(b:wait(5)) do ended[#ended + 1] = r end
+    end
+    for _, r in ipairs(ended) do assert.are.equal(45001, r[2].code) end
+    b:close()
+    local counters = sb:counters()
+    assert.are.equal(1, counters.tokens.granted.password)
+    assert.are.equal(1, counters.tokens.granted.refresh_token)
+    assert.are.equal(9, counters.calls[LOOKUP])
+    assert.are.equal(0, counters.unauthorized.total)
+    c:close()
+  end)
+
   it("asks a token endpoint that refused the credentials once for the whole batch", function()
     local c = client_for(sb, { password = "not-the-password" })
     local b = c:batch(3, { queue = 3 })

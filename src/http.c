@@ -10,10 +10,13 @@
 
 /* TLS sessions shared by a handle and its duplicates (a batch's slots), so
  * that each new connection resumes the first one's session instead of a
- * full handshake (certificate chain verified once). One thread at a time,
- * as for the handles themselves: no locks. */
+ * full handshake (certificate chain verified once). Locked (libcurl's lock
+ * callbacks, and `refs`): a duplicate may run in another thread while the
+ * others run here (batch:prefetch_token). Recursive, so that libcurl taking
+ * the share's lock inside another of its locks cannot deadlock. */
 typedef struct {
     CURLSH *share;
+    pthread_mutex_t lock;
     int refs;
 } tls_sessions;
 
@@ -132,16 +135,47 @@ fail:
     return -1;
 }
 
+static void sessions_lock(CURL *curl, curl_lock_data data, curl_lock_access access, void *t)
+{
+    (void)curl;
+    (void)data;
+    (void)access;
+    pthread_mutex_lock(&((tls_sessions *)t)->lock);
+}
+
+static void sessions_unlock(CURL *curl, curl_lock_data data, void *t)
+{
+    (void)curl;
+    (void)data;
+    pthread_mutex_unlock(&((tls_sessions *)t)->lock);
+}
+
 static tls_sessions *sessions_new(void)
 {
     tls_sessions *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0) {
+        free(t);
+        return NULL;
+    }
+    int rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    if (rc == 0)
+        rc = pthread_mutex_init(&t->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (rc != 0) {
+        free(t);
+        return NULL;
+    }
     t->share = curl_share_init();
-    if (t->share == NULL ||
+    if (t->share == NULL || curl_share_setopt(t->share, CURLSHOPT_USERDATA, (void *)t) != CURLSHE_OK ||
+        curl_share_setopt(t->share, CURLSHOPT_LOCKFUNC, sessions_lock) != CURLSHE_OK ||
+        curl_share_setopt(t->share, CURLSHOPT_UNLOCKFUNC, sessions_unlock) != CURLSHE_OK ||
         curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
         if (t->share)
             curl_share_cleanup(t->share);
+        pthread_mutex_destroy(&t->lock);
         free(t);
         return NULL;
     }
@@ -149,13 +183,26 @@ static tls_sessions *sessions_new(void)
     return t;
 }
 
+static void sessions_retain(tls_sessions *t)
+{
+    pthread_mutex_lock(&t->lock);
+    t->refs++;
+    pthread_mutex_unlock(&t->lock);
+}
+
 /* After the handle using it is cleaned up (libcurl refuses to free a share
  * still in use). */
 static void sessions_release(tls_sessions *t)
 {
-    if (t == NULL || --t->refs > 0)
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->lock);
+    int last = --t->refs == 0;
+    pthread_mutex_unlock(&t->lock);
+    if (!last)
         return;
     curl_share_cleanup(t->share);
+    pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
@@ -240,7 +287,7 @@ cdp_http *cdp_http_dup(const cdp_http *orig, char *err, size_t errlen)
         goto fail;
     /* duphandle leaves the share out: the duplicate joins it here. */
     h->sessions = orig->sessions;
-    h->sessions->refs++;
+    sessions_retain(h->sessions);
     SET(CURLOPT_SHARE, h->sessions->share);
     return h;
 fail:
