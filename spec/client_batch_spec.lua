@@ -111,6 +111,8 @@ describe("client:batch", function()
       require("socket").sleep(0.02)
     end
     assert.are.equal(1, sb:counters().tokens.granted.password)
+    b:wait(0)  -- joins the thread once it has ended
+    assert.is_false(b:prefetch_token())  -- still once a batch
     for i = 1, 4 do b:spawn(lookup, ("78419900000%04d"):format(i)) end
     local ended = {}
     while #ended < 4 do

@@ -95,6 +95,7 @@ typedef struct {
  * copy of the client's, until it is joined. */
 typedef struct {
     pthread_t thread;
+    int asked;   /* once a batch */
     int started; /* a thread runs or has ended, not yet joined */
     int ended;   /* written by the thread, read with acquire */
     cdp_conn conn;
@@ -562,7 +563,7 @@ static void *prefetch_thread(void *arg)
 static int l_prefetch_token(lua_State *L)
 {
     lbatch *b = check_batch(L);
-    if (b->prefetch.started || b->next_id > 0) { /* one a batch, before its first request */
+    if (b->prefetch.asked || b->next_id > 0) { /* once a batch, before its first request */
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -580,6 +581,7 @@ static int l_prefetch_token(lua_State *L)
         return push_errno(L, "pthread_create", rc);
     }
     b->prefetch.started = 1;
+    b->prefetch.asked = 1;
     lua_pushboolean(L, 1);
     return 1;
 }
