@@ -255,6 +255,23 @@ end]]):format(MAPPING))
     os.remove(report)
   end)
 
+  it("asks for no token when no record is to be sent", function()
+    -- Records 8 and 9 of the example fail validation.
+    local lines = {}
+    for line in io.lines(INPUT) do lines[#lines + 1] = line end
+    local input = tmp(".csv")
+    local f = assert(io.open(input, "w"))
+    f:write(lines[1], "\n", lines[9], "\n", lines[10], "\n")
+    f:close()
+    local code, out = cli(sb, ("submit %s %s --journal %s --parallel 4"):format(MAPPING, input, tmp()))
+    assert.equal(1, code, out)
+    assert.matches("2 records: 0 onboarded, 2 not", out)
+    local counters = sb:counters()
+    assert.equal(0, counters.tokens.granted.password or 0)
+    assert.equal(0, counters.calls["/auth/realms/cdp/protocol/openid-connect/token"] or 0)
+    os.remove(input)
+  end)
+
   it("stops with exit 3 on wrong credentials, sending no record", function()
     sb.env.CDP_PASSWORD = "wrong"
     local code, out = cli(sb, ("submit %s %s --journal %s --parallel 4"):format(MAPPING, INPUT, tmp()))

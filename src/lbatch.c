@@ -26,13 +26,14 @@
  *   Fetches the client's token in a thread of its own, on a copy of the
  *   client's connection, while Lua goes on (reading the first records): the
  *   first requests then find it in the process's token cache, or wait there
- *   for that one fetch. Its failure is not reported: the request that needs
- *   the token fetches it again and reports why it could not. false when one
- *   was started already (one per batch).
+ *   for that one fetch. Its failure is not reported here: a request that
+ *   waited for it ends with that failure, one after a refusal with the
+ *   refusal, and one after another failure fetches again. false when one
+ *   was asked for already (once a batch) or a request was started.
  * batch:fsync_state() -> "none" | "running" | "ended"
  * batch:fsync_wait() -> true | nil, message: the fsync's result, once it has
  *   ended (blocks until then); the state is "none" again after.
- * batch:close()  (also on __gc; waits for a running fsync)
+ * batch:close()  (also on __gc; waits for a running fsync or token fetch)
  * core.monotonic() -> seconds on a clock that never jumps (for schedulers)
  *
  * Lua runs only between calls: no callback enters Lua during a transfer.

@@ -231,10 +231,12 @@ end
 
 --- Fetch the client's token in a thread of the C core while Lua goes on
 -- (reading and checking the first records), so that the first requests
--- find it ready. A failure is not reported here: the first request that needs
--- the token fetches it again and says why it could not. Before the first
--- request only, once a batch. Returns true, false (too late, or started
--- already), or nil and a message (no thread).
+-- find it ready. A failure is not reported here: a request that waited for
+-- the fetch ends with its failure, one after a refused password with that
+-- refusal (the batch does not ask again), one after another failure fetches
+-- again. Before the first request only, once a batch. `close` waits for the
+-- fetch. Returns true, false (too late, or asked already), or nil and a
+-- message (no thread).
 function Batch:prefetch_token()
   if self.multi == nil then error("batch:prefetch_token: the batch is closed", 2) end
   return self.multi:prefetch_token()

@@ -177,8 +177,16 @@ function submit.run(args)
   -- As many more records queued, ready: one goes out the moment another
   -- ends, before any of the bookkeeping here.
   local b = client:batch(parallel, { queue = parallel })
-  -- The token's round trip overlaps reading the first records.
-  b:prefetch_token()
+  -- Once a record is to be sent, its token is asked for in a thread of the
+  -- C core while the next records are read (a run that sends nothing asks
+  -- for none).
+  local token_asked = false
+  local function will_send()
+    if not token_asked then
+      token_asked = true
+      b:prefetch_token()
+    end
+  end
   local rows, seen = {}, {}
   local stop_error, interrupted, exhausted
 
@@ -218,8 +226,10 @@ function submit.run(args)
             break
           end
           starting[#starting + 1] = { number, key, item.customer, true }
+          will_send()
         else
           starting[#starting + 1] = { number, key, item.customer, false }
+          will_send()
         end
       end
     end
