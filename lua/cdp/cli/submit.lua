@@ -177,16 +177,6 @@ function submit.run(args)
   -- As many more records queued, ready: one goes out the moment another
   -- ends, before any of the bookkeeping here.
   local b = client:batch(parallel, { queue = parallel })
-  -- Once a record is to be sent, its token is asked for in a thread of the
-  -- C core while the next records are read (a run that sends nothing asks
-  -- for none).
-  local token_asked = false
-  local function will_send()
-    if not token_asked then
-      token_asked = true
-      b:prefetch_token()
-    end
-  end
   local rows, seen = {}, {}
   local stop_error, interrupted, exhausted
 
@@ -218,18 +208,21 @@ function submit.run(args)
           settled(number, key, entry)
         elseif state == journal.DONE then
           settled(number, key, j:entry(key), true)
-        elseif state == journal.NEW then
-          local ok, werr = j:start(key, start_info(number, item.customer), true)
-          if not ok then
-            stop_error = journal_error(werr)
-            settled(number, key, { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
-            break
-          end
-          starting[#starting + 1] = { number, key, item.customer, true }
-          will_send()
         else
-          starting[#starting + 1] = { number, key, item.customer, false }
-          will_send()
+          local new = state == journal.NEW
+          if new then
+            local ok, werr = j:start(key, start_info(number, item.customer), true)
+            if not ok then
+              stop_error = journal_error(werr)
+              settled(number, key, { outcome = "unknown", message = "not sent: " .. tostring(stop_error) })
+              break
+            end
+          end
+          starting[#starting + 1] = { number, key, item.customer, new }
+          -- The first record to send has its token asked for (once a batch)
+          -- in a thread of the C core while the next ones are read; a run
+          -- that sends nothing asks for none.
+          b:prefetch_token()
         end
       end
     end
